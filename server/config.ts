@@ -1,0 +1,58 @@
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** The only place that reads process.env: every setting is validated here once. */
+const ConfigSchema = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  host: Type.String({ minLength: 1 }),
+  dataDir: Type.String({ minLength: 1 }),
+  imageCacheDir: Type.String({ minLength: 1 }),
+  templatesDir: Type.String({ minLength: 1 }),
+  migrationsDir: Type.String({ minLength: 1 }),
+  debianMirror: Type.Optional(Type.String({ pattern: '^https?://[A-Za-z0-9.:/_-]+$' })),
+  adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
+  adminEmail: Type.Optional(Type.String({ minLength: 3, maxLength: 254 })),
+  adminPassword: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
+  logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
+    Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')]),
+});
+export type Config = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** The project's root folder, where templates/ and migrations/ ship. */
+export const ROOT = path.resolve(import.meta.dirname, '..');
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = path.resolve(env.KURA_DATA_DIR || './data');
+  const raw = {
+    port: env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT),
+    host: env.HOST || '127.0.0.1',
+    dataDir,
+    imageCacheDir: path.resolve(env.KURA_IMAGE_CACHE || path.join(dataDir, 'images')),
+    templatesDir: path.resolve(env.KURA_TEMPLATES_DIR || path.join(ROOT, 'templates')),
+    migrationsDir: path.join(ROOT, 'migrations'),
+    debianMirror: env.KURA_DEBIAN_MIRROR || undefined,
+    adminToken: env.KURA_ADMIN_TOKEN || undefined,
+    adminEmail: env.KURA_ADMIN_EMAIL || undefined,
+    adminPassword: env.KURA_ADMIN_PASSWORD || undefined,
+    logLevel: env.KURA_LOG_LEVEL || 'info',
+  };
+  const problems = [...Value.Errors(ConfigSchema, raw)].map((e) => `${settingName(e.path)}: ${e.message}`);
+  if ((raw.adminEmail === undefined) !== (raw.adminPassword === undefined)) {
+    problems.push('KURA_ADMIN_EMAIL and KURA_ADMIN_PASSWORD must be set together');
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return Value.Clean(ConfigSchema, raw) as Config;
+}
+
+const ENV_NAMES: Record<string, string> = {
+  '/port': 'PORT', '/host': 'HOST', '/dataDir': 'KURA_DATA_DIR', '/imageCacheDir': 'KURA_IMAGE_CACHE',
+  '/adminToken': 'KURA_ADMIN_TOKEN (at least 16 characters)', '/adminEmail': 'KURA_ADMIN_EMAIL',
+  '/templatesDir': 'KURA_TEMPLATES_DIR', '/debianMirror': 'KURA_DEBIAN_MIRROR',
+  '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL',
+};
+function settingName(p: string): string {
+  return ENV_NAMES[p] ?? p;
+}

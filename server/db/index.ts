@@ -1,0 +1,40 @@
+import type { Db } from './connection.js';
+import { nodesRepo } from './repos/nodes.js';
+import { plansRepo } from './repos/plans.js';
+import { customersRepo } from './repos/customers.js';
+import { tokensRepo } from './repos/tokens.js';
+import { environmentsRepo } from './repos/environments.js';
+import { operationsRepo } from './repos/operations.js';
+import { idempotencyRepo } from './repos/idempotency.js';
+
+export interface Repos {
+  db: Db;
+  nodes: ReturnType<typeof nodesRepo>;
+  plans: ReturnType<typeof plansRepo>;
+  customers: ReturnType<typeof customersRepo>;
+  tokens: ReturnType<typeof tokensRepo>;
+  environments: ReturnType<typeof environmentsRepo>;
+  operations: ReturnType<typeof operationsRepo>;
+  idempotency: ReturnType<typeof idempotencyRepo>;
+  settings: { get(key: string): string | undefined; set(key: string, value: string): void };
+}
+
+/** Every repository over one connection; statements are prepared once, here. */
+export function repos(db: Db): Repos {
+  const getSetting = db.prepare('SELECT value FROM settings WHERE key = ?');
+  const setSetting = db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  return {
+    db,
+    nodes: nodesRepo(db),
+    plans: plansRepo(db),
+    customers: customersRepo(db),
+    tokens: tokensRepo(db),
+    environments: environmentsRepo(db),
+    operations: operationsRepo(db),
+    idempotency: idempotencyRepo(db),
+    settings: {
+      get: (key) => (getSetting.get(key) as { value: string } | undefined)?.value,
+      set: (key, value) => void setSetting.run(key, value),
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { Db } from '../connection.js';
+import type { Customer, CustomerLimits } from '../../domain/types.js';
+import { nowIso } from '../../lib/ids.js';
+
+interface CustomerRow {
+  id: string; name: string; email: string; password_hash: string | null; status: 'active' | 'suspended';
+  limit_environments: number | null; limit_cpus: number | null; limit_memory_mb: number | null; limit_disk_mb: number | null;
+  created_at: string; updated_at: string;
+}
+
+const toCustomer = (r: CustomerRow): Customer => ({
+  id: r.id, name: r.name, email: r.email, status: r.status,
+  limits: { environments: r.limit_environments, cpus: r.limit_cpus, memoryMb: r.limit_memory_mb, diskMb: r.limit_disk_mb },
+  createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+export interface CustomerUsage {
+  environments: number;
+  cpus: number;
+  memoryMb: number;
+  diskMb: number;
+}
+
+export function customersRepo(db: Db) {
+  const q = {
+    insert: db.prepare(`INSERT INTO customers (id, name, email, password_hash, limit_environments, limit_cpus,
+      limit_memory_mb, limit_disk_mb, created_at, updated_at)
+      VALUES (@id, @name, @email, @passwordHash, @environments, @cpus, @memoryMb, @diskMb, @now, @now)`),
+    update: db.prepare(`UPDATE customers SET name = @name, email = @email, limit_environments = @environments,
+      limit_cpus = @cpus, limit_memory_mb = @memoryMb, limit_disk_mb = @diskMb, updated_at = @now WHERE id = @id`),
+    password: db.prepare('UPDATE customers SET password_hash = ?, updated_at = ? WHERE id = ?'),
+    status: db.prepare('UPDATE customers SET status = ?, updated_at = ? WHERE id = ?'),
+    get: db.prepare('SELECT * FROM customers WHERE id = ?'),
+    byEmail: db.prepare('SELECT * FROM customers WHERE email = ?'),
+    page: db.prepare('SELECT * FROM customers WHERE id > ? ORDER BY id LIMIT ?'),
+    usage: db.prepare(`SELECT COUNT(*) AS environments, COALESCE(SUM(cpus), 0) AS cpus, COALESCE(SUM(memory_mb), 0) AS memoryMb,
+      COALESCE(SUM(disk_mb), 0) AS diskMb FROM environments WHERE customer_id = ?`),
+  };
+  return {
+    insert(c: { id: string; name: string; email: string; passwordHash: string | null; limits: CustomerLimits }): Customer {
+      q.insert.run({ id: c.id, name: c.name, email: c.email, passwordHash: c.passwordHash, ...c.limits, now: nowIso() });
+      return this.get(c.id)!;
+    },
+    update(c: { id: string; name: string; email: string; limits: CustomerLimits }): void {
+      q.update.run({ id: c.id, name: c.name, email: c.email, ...c.limits, now: nowIso() });
+    },
+    setPassword(id: string, hash: string): void {
+      q.password.run(hash, nowIso(), id);
+    },
+    setStatus(id: string, status: Customer['status']): void {
+      q.status.run(status, nowIso(), id);
+    },
+    get(id: string): Customer | undefined {
+      const r = q.get.get(id) as CustomerRow | undefined;
+      return r && toCustomer(r);
+    },
+    byEmail(email: string): (Customer & { passwordHash: string | null }) | undefined {
+      const r = q.byEmail.get(email) as CustomerRow | undefined;
+      return r && { ...toCustomer(r), passwordHash: r.password_hash };
+    },
+    page(after: string, limit: number): Customer[] {
+      return (q.page.all(after, limit) as CustomerRow[]).map(toCustomer);
+    },
+    usage(id: string): CustomerUsage {
+      return q.usage.get(id) as CustomerUsage;
+    },
+  };
+}
+export type CustomersRepo = ReturnType<typeof customersRepo>;

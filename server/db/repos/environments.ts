@@ -1,0 +1,121 @@
+import type { Db } from '../connection.js';
+import type { Environment, EnvironmentState, Limits, PortBinding } from '../../domain/types.js';
+import { nowIso } from '../../lib/ids.js';
+
+interface EnvRow {
+  id: string; name: string; customer_id: string; node_id: string; template_id: string; plan_id: string;
+  state: EnvironmentState; desired_state: 'running' | 'stopped'; cpus: number; memory_mb: number; swap_mb: number;
+  disk_mb: number; pids: number; image_id: string | null; container_id: string | null; created_at: string; updated_at: string;
+}
+interface PortRow { environment_id: string; name: string; protocol: 'tcp' | 'udp'; container_port: number; host_port: number }
+
+export interface EnvironmentFilter {
+  customerId?: string | undefined;
+  nodeId?: string | undefined;
+  state?: EnvironmentState | undefined;
+}
+
+export const PORT_RANGE = { first: 20000, last: 32767 };
+
+export function environmentsRepo(db: Db) {
+  const q = {
+    insert: db.prepare(`INSERT INTO environments (id, name, customer_id, node_id, template_id, plan_id, state, desired_state,
+      cpus, memory_mb, swap_mb, disk_mb, pids, created_at, updated_at)
+      VALUES (@id, @name, @customerId, @nodeId, @templateId, @planId, 'provisioning', 'running', @cpus, @memoryMb, @swapMb,
+      @diskMb, @pids, @now, @now)`),
+    insertPort: db.prepare(`INSERT INTO environment_ports (environment_id, node_id, name, protocol, container_port, host_port)
+      VALUES (?, ?, ?, ?, ?, ?)`),
+    usedPorts: db.prepare('SELECT host_port FROM environment_ports WHERE node_id = ? AND protocol = ? ORDER BY host_port'),
+    get: db.prepare('SELECT * FROM environments WHERE id = ?'),
+    byName: db.prepare('SELECT id FROM environments WHERE customer_id = ? AND name = ?'),
+    ports: db.prepare('SELECT * FROM environment_ports WHERE environment_id = ? ORDER BY name'),
+    portsOf: db.prepare(`SELECT p.* FROM environment_ports p WHERE p.environment_id IN (SELECT value FROM json_each(?)) ORDER BY p.name`),
+    page: db.prepare(`SELECT * FROM environments WHERE id > @after AND (@customerId IS NULL OR customer_id = @customerId)
+      AND (@nodeId IS NULL OR node_id = @nodeId) AND (@state IS NULL OR state = @state) ORDER BY id LIMIT @limit`),
+    byNode: db.prepare('SELECT * FROM environments WHERE node_id = ? ORDER BY id'),
+    byCustomer: db.prepare('SELECT * FROM environments WHERE customer_id = ? ORDER BY id'),
+    setState: db.prepare('UPDATE environments SET state = ?, updated_at = ? WHERE id = ?'),
+    setDesired: db.prepare('UPDATE environments SET desired_state = ?, updated_at = ? WHERE id = ?'),
+    setContainer: db.prepare('UPDATE environments SET container_id = ?, image_id = ?, updated_at = ? WHERE id = ?'),
+    setPlan: db.prepare(`UPDATE environments SET plan_id = @planId, cpus = @cpus, memory_mb = @memoryMb, swap_mb = @swapMb,
+      disk_mb = @diskMb, pids = @pids, updated_at = @now WHERE id = @id`),
+    remove: db.prepare('DELETE FROM environments WHERE id = ?'),
+    count: db.prepare('SELECT COUNT(*) AS n FROM environments WHERE node_id = ?'),
+  };
+
+  const toEnv = (r: EnvRow, ports: PortBinding[]): Environment => ({
+    id: r.id, name: r.name, customerId: r.customer_id, nodeId: r.node_id, templateId: r.template_id, planId: r.plan_id,
+    state: r.state, desiredState: r.desired_state,
+    limits: { cpus: r.cpus, memoryMb: r.memory_mb, swapMb: r.swap_mb, diskMb: r.disk_mb, pids: r.pids },
+    imageId: r.image_id, containerId: r.container_id, ports, createdAt: r.created_at, updatedAt: r.updated_at,
+  });
+  const toPort = (p: PortRow): PortBinding => ({ name: p.name, protocol: p.protocol, containerPort: p.container_port, hostPort: p.host_port });
+
+  function withPorts(rows: EnvRow[]): Environment[] {
+    if (rows.length === 0) return [];
+    const byEnv = new Map<string, PortBinding[]>();
+    for (const p of q.portsOf.all(JSON.stringify(rows.map((r) => r.id))) as PortRow[]) {
+      const list = byEnv.get(p.environment_id) ?? [];
+      list.push(toPort(p));
+      byEnv.set(p.environment_id, list);
+    }
+    return rows.map((r) => toEnv(r, byEnv.get(r.id) ?? []));
+  }
+
+  return {
+    /** Call inside the reservation transaction: records the environment and allocates its host ports. */
+    insert(e: { id: string; name: string; customerId: string; nodeId: string; templateId: string; planId: string; limits: Limits },
+      ports: { name: string; protocol: 'tcp' | 'udp'; containerPort: number }[]): void {
+      q.insert.run({ id: e.id, name: e.name, customerId: e.customerId, nodeId: e.nodeId, templateId: e.templateId,
+        planId: e.planId, ...e.limits, now: nowIso() });
+      for (const p of ports) {
+        q.insertPort.run(e.id, e.nodeId, p.name, p.protocol, p.containerPort, freePort(e.nodeId, p.protocol));
+      }
+    },
+    get(id: string): Environment | undefined {
+      const r = q.get.get(id) as EnvRow | undefined;
+      return r && toEnv(r, (q.ports.all(id) as PortRow[]).map(toPort));
+    },
+    nameTaken(customerId: string, name: string): boolean {
+      return q.byName.get(customerId, name) !== undefined;
+    },
+    page(after: string, limit: number, f: EnvironmentFilter): Environment[] {
+      return withPorts(q.page.all({ after, limit, customerId: f.customerId ?? null, nodeId: f.nodeId ?? null, state: f.state ?? null }) as EnvRow[]);
+    },
+    byNode(nodeId: string): Environment[] {
+      return withPorts(q.byNode.all(nodeId) as EnvRow[]);
+    },
+    byCustomer(customerId: string): Environment[] {
+      return withPorts(q.byCustomer.all(customerId) as EnvRow[]);
+    },
+    countOnNode(nodeId: string): number {
+      return (q.count.get(nodeId) as { n: number }).n;
+    },
+    setState(id: string, state: EnvironmentState): void {
+      q.setState.run(state, nowIso(), id);
+    },
+    setDesired(id: string, desired: 'running' | 'stopped'): void {
+      q.setDesired.run(desired, nowIso(), id);
+    },
+    setContainer(id: string, containerId: string | null, imageId: string | null): void {
+      q.setContainer.run(containerId, imageId, nowIso(), id);
+    },
+    setPlan(id: string, planId: string, limits: Limits): void {
+      q.setPlan.run({ id, planId, ...limits, now: nowIso() });
+    },
+    remove(id: string): void {
+      q.remove.run(id);
+    },
+  };
+
+  function freePort(nodeId: string, protocol: string): number {
+    let candidate = PORT_RANGE.first;
+    for (const { host_port } of q.usedPorts.all(nodeId, protocol) as { host_port: number }[]) {
+      if (host_port > candidate) break;
+      if (host_port === candidate) candidate++;
+    }
+    if (candidate > PORT_RANGE.last) throw new Error(`no free host port left on node ${nodeId}`);
+    return candidate;
+  }
+}
+export type EnvironmentsRepo = ReturnType<typeof environmentsRepo>;

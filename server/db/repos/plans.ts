@@ -1,0 +1,54 @@
+import type { Db } from '../connection.js';
+import type { Plan } from '../../domain/types.js';
+import { nowIso } from '../../lib/ids.js';
+
+interface PlanRow {
+  id: string; name: string; cpus: number; memory_mb: number; swap_mb: number; disk_mb: number; pids: number;
+  created_at: string; updated_at: string;
+}
+
+const toPlan = (r: PlanRow): Plan => ({
+  id: r.id, name: r.name, cpus: r.cpus, memoryMb: r.memory_mb, swapMb: r.swap_mb, diskMb: r.disk_mb, pids: r.pids,
+  createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+export function plansRepo(db: Db) {
+  const q = {
+    insert: db.prepare(`INSERT INTO plans (id, name, cpus, memory_mb, swap_mb, disk_mb, pids, created_at, updated_at)
+      VALUES (@id, @name, @cpus, @memoryMb, @swapMb, @diskMb, @pids, @now, @now)`),
+    update: db.prepare(`UPDATE plans SET name = @name, cpus = @cpus, memory_mb = @memoryMb, swap_mb = @swapMb,
+      disk_mb = @diskMb, pids = @pids, updated_at = @now WHERE id = @id`),
+    get: db.prepare('SELECT * FROM plans WHERE id = ?'),
+    byName: db.prepare('SELECT * FROM plans WHERE name = ?'),
+    page: db.prepare('SELECT * FROM plans WHERE id > ? ORDER BY id LIMIT ?'),
+    inUse: db.prepare('SELECT COUNT(*) AS n FROM environments WHERE plan_id = ?'),
+    remove: db.prepare('DELETE FROM plans WHERE id = ?'),
+  };
+  return {
+    insert(p: Omit<Plan, 'createdAt' | 'updatedAt'>): Plan {
+      q.insert.run({ ...p, now: nowIso() });
+      return this.get(p.id)!;
+    },
+    update(p: Omit<Plan, 'createdAt' | 'updatedAt'>): void {
+      q.update.run({ ...p, now: nowIso() });
+    },
+    get(id: string): Plan | undefined {
+      const r = q.get.get(id) as PlanRow | undefined;
+      return r && toPlan(r);
+    },
+    byName(name: string): Plan | undefined {
+      const r = q.byName.get(name) as PlanRow | undefined;
+      return r && toPlan(r);
+    },
+    page(after: string, limit: number): Plan[] {
+      return (q.page.all(after, limit) as PlanRow[]).map(toPlan);
+    },
+    environmentsUsing(id: string): number {
+      return (q.inUse.get(id) as { n: number }).n;
+    },
+    remove(id: string): void {
+      q.remove.run(id);
+    },
+  };
+}
+export type PlansRepo = ReturnType<typeof plansRepo>;
