@@ -1,0 +1,124 @@
+/** The panel's own records, as the services and the pure domain logic see them. */
+
+export interface Limits {
+  cpus: number;
+  memoryMb: number;
+  swapMb: number;
+  diskMb: number;
+  pids: number;
+}
+
+export interface Plan extends Limits {
+  id: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NodeState = 'active' | 'maintenance' | 'disabled';
+export type NodeStatus = 'online' | 'offline';
+
+export interface NodeRecord {
+  id: string;
+  name: string;
+  endpoint: string;
+  publicHost: string;
+  state: NodeState;
+  status: NodeStatus;
+  capacity: { cpus: number; memoryMb: number; diskMb: number | null };
+  cpuOvercommit: number;
+  maxEnvironments: number;
+  diskQuota: boolean;
+  allowUnenforcedDisk: boolean;
+  dockerVersion: string;
+  storageDriver: string;
+  lastSeenAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Allocation {
+  cpus: number;
+  memoryMb: number;
+  diskMb: number;
+  environments: number;
+}
+
+export interface CustomerLimits {
+  environments: number | null;
+  cpus: number | null;
+  memoryMb: number | null;
+  diskMb: number | null;
+}
+
+export interface Customer {
+  id: string;
+  name: string;
+  email: string;
+  status: 'active' | 'suspended';
+  limits: CustomerLimits;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type EnvironmentState =
+  | 'provisioning' | 'running' | 'stopped' | 'error' | 'migrating' | 'deleting' | 'unknown';
+
+export interface PortBinding {
+  name: string;
+  protocol: 'tcp' | 'udp';
+  containerPort: number;
+  hostPort: number;
+}
+
+export interface Environment {
+  id: string;
+  name: string;
+  customerId: string;
+  nodeId: string;
+  templateId: string;
+  planId: string;
+  state: EnvironmentState;
+  desiredState: 'running' | 'stopped';
+  limits: Limits;
+  imageId: string | null;
+  containerId: string | null;
+  ports: PortBinding[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TemplatePort {
+  name: string;
+  port: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export type ImageSource =
+  | { type: 'busybox'; overlay?: string }
+  | { type: 'debootstrap'; suite: string; variant: 'minbase'; include: string[]; overlay?: string }
+  | { type: 'registry'; reference: string };
+
+export interface Template {
+  id: string;
+  name: string;
+  version: string;
+  description: string;
+  source: ImageSource;
+  ports: TemplatePort[];
+  dataPath: string | null;
+  capabilities: string[];
+  command: string[];
+  env: Record<string, string>;
+  workingDir: string | null;
+  user: string | null;
+  /** The plan suggested for this template, by plan name. */
+  defaults: { plan: string } | null;
+  /** Absolute path of the template's folder, for its overlay files. */
+  dir: string;
+}
+
+/** Who is calling: the admin, or one customer. */
+export type Principal =
+  | { kind: 'admin'; tokenId: string | null; label: string }
+  | { kind: 'customer'; customerId: string; tokenId: string | null; label: string };
