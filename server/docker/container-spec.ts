@@ -1,0 +1,90 @@
+import type { ContainerCreateOptions } from 'dockerode';
+import type { Environment, Limits, NodeRecord, Template } from '../domain/types.js';
+
+export const MIB = 1048576;
+
+export const LABEL = {
+  environment: 'io.kura.environment',
+  customer: 'io.kura.customer',
+  panel: 'io.kura.panel',
+  template: 'io.kura.template',
+} as const;
+
+export function containerName(environmentId: string): string {
+  return `kura-${environmentId}`;
+}
+
+export function customerNetworkName(customerId: string): string {
+  return `kura-net-${customerId}`;
+}
+
+/** The live-updatable part of the plan mapping, shared by create and resize. */
+export function resourceLimits(limits: Limits) {
+  return {
+    NanoCpus: Math.round(limits.cpus * 1e9),
+    Memory: limits.memoryMb * MIB,
+    MemorySwap: (limits.memoryMb + limits.swapMb) * MIB,
+    PidsLimit: limits.pids,
+  };
+}
+
+export interface SpecInput {
+  environment: Pick<Environment, 'id' | 'name' | 'customerId' | 'limits' | 'ports'>;
+  template: Pick<Template, 'id' | 'command' | 'env' | 'capabilities' | 'user' | 'workingDir' | 'ports'>;
+  node: Pick<NodeRecord, 'diskQuota'>;
+  image: string;
+  panelId: string;
+}
+
+/**
+ * The Docker create options for an environment: the plan's limits exactly as the
+ * contract maps them, and the hardened baseline every customer container gets.
+ */
+export function containerSpec({ environment, template, node, image, panelId }: SpecInput): ContainerCreateOptions {
+  const network = customerNetworkName(environment.customerId);
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of environment.ports) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    exposed[key] = {};
+    bindings[key] = [{ HostIp: '', HostPort: String(p.hostPort) }];
+  }
+  return {
+    name: containerName(environment.id),
+    Image: image,
+    Hostname: environment.name,
+    Cmd: template.command,
+    Env: Object.entries(template.env).map(([k, v]) => `${k}=${v}`),
+    ...(template.user ? { User: template.user } : {}),
+    ...(template.workingDir ? { WorkingDir: template.workingDir } : {}),
+    Labels: {
+      [LABEL.environment]: environment.id,
+      [LABEL.customer]: environment.customerId,
+      [LABEL.panel]: panelId,
+      [LABEL.template]: template.id,
+    },
+    ExposedPorts: exposed,
+    HostConfig: {
+      ...resourceLimits(environment.limits),
+      ...(node.diskQuota ? { StorageOpt: { size: `${environment.limits.diskMb * MIB}` } } : {}),
+      Privileged: false,
+      CapDrop: ['ALL'],
+      CapAdd: [...template.capabilities],
+      SecurityOpt: ['no-new-privileges:true'],
+      NetworkMode: network,
+      PortBindings: bindings,
+      Binds: [],
+      Mounts: [],
+      Devices: [],
+      PidMode: '',
+      IpcMode: 'private',
+      UsernsMode: '',
+      ReadonlyRootfs: false,
+      OomKillDisable: false,
+      Init: true,
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
+    },
+    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [environment.name] } } },
+  };
+}

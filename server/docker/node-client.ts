@@ -1,0 +1,273 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import Docker from 'dockerode';
+import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
+import type { Limits } from '../domain/types.js';
+import { NodeCallError } from '../lib/errors.js';
+import { nodeError, isNotFound, isConflict } from './errors.js';
+import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
+import { readStats, demuxLogs, type EnvironmentStats } from './stats.js';
+
+export interface NodeConnection {
+  name: string;
+  endpoint: string;
+  tls?: { ca: string; cert: string; key: string } | undefined;
+}
+
+export interface NodeFacts {
+  dockerVersion: string;
+  apiVersion: string;
+  cpus: number;
+  memoryMb: number;
+  storageDriver: string;
+}
+
+export interface ContainerState {
+  id: string;
+  running: boolean;
+  status: string;
+  exitCode: number;
+  oomKilled: boolean;
+  labels: Record<string, string>;
+  hostConfig: { NanoCpus: number; Memory: number; MemorySwap: number; PidsLimit: number };
+}
+
+const CALL_TIMEOUT_MS = 30_000;
+const LOAD_TIMEOUT_MS = 15 * 60_000;
+
+/** Parses `tcp://host:port` or `unix:///path`; anything else is refused. */
+export function parseEndpoint(endpoint: string): { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string } {
+  const unix = /^unix:\/\/(\/[A-Za-z0-9._/-]+)$/.exec(endpoint);
+  if (unix?.[1]) return { kind: 'unix', path: unix[1] };
+  const tcp = /^tcp:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(endpoint);
+  if (tcp?.[1] && tcp[2] && Number(tcp[2]) > 0 && Number(tcp[2]) < 65536) {
+    return { kind: 'tcp', host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) };
+  }
+  throw new Error('endpoint must be unix:///path/to/docker.sock or tcp://host:port');
+}
+
+/**
+ * The panel's one door to one Docker engine. Built once per node; every call has a
+ * deadline and every failure comes out as the panel's own error.
+ */
+export class NodeClient {
+  private readonly api: Docker;
+  private readonly bulk: Docker;
+
+  constructor(readonly conn: NodeConnection) {
+    const ep = parseEndpoint(conn.endpoint);
+    const make = (timeout: number) => {
+      if (ep.kind === 'unix') {
+        return new Docker({ socketPath: ep.path, timeout, agent: new http.Agent({ keepAlive: true, maxSockets: 32 }) } as Docker.DockerOptions);
+      }
+      const tls = conn.tls;
+      const agent = tls
+        ? new https.Agent({ keepAlive: true, maxSockets: 32, ca: tls.ca, cert: tls.cert, key: tls.key })
+        : new http.Agent({ keepAlive: true, maxSockets: 32 });
+      return new Docker({
+        host: ep.host, port: ep.port, protocol: tls ? 'https' : 'http', timeout,
+        ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}), agent,
+      } as Docker.DockerOptions);
+    };
+    this.api = make(CALL_TIMEOUT_MS);
+    this.bulk = make(LOAD_TIMEOUT_MS);
+  }
+
+  get name(): string {
+    return this.conn.name;
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>, deadlineMs = CALL_TIMEOUT_MS): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${deadlineMs} ms`), { code: 'ETIMEDOUT' })), deadlineMs);
+    });
+    try {
+      return await Promise.race([fn(), deadline]);
+    } catch (err) {
+      throw nodeError(this.conn.name, what, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async facts(deadlineMs = 8000): Promise<NodeFacts> {
+    return this.call('info', async () => {
+      const [version, info] = await Promise.all([this.api.version(), this.api.info() as Promise<Record<string, unknown>>]);
+      return {
+        dockerVersion: version.Version,
+        apiVersion: version.ApiVersion,
+        cpus: Number(info.NCPU),
+        memoryMb: Math.floor(Number(info.MemTotal) / MIB),
+        storageDriver: String(info.Driver),
+      };
+    }, deadlineMs);
+  }
+
+  async ping(deadlineMs = 5000): Promise<void> {
+    await this.call('ping', () => this.api.ping(), deadlineMs);
+  }
+
+  async hasImage(ref: string): Promise<boolean> {
+    try {
+      await this.call('image inspect', () => this.api.getImage(ref).inspect());
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Loads a `docker save` archive; resolves when the engine has read all of it. */
+  async loadImage(archive: string): Promise<void> {
+    await this.call('image load', async () => {
+      const stream = await this.bulk.loadImage(fs.createReadStream(archive), { quiet: true });
+      const body = await readAll(stream);
+      if (/"error"/.test(body)) throw new Error(`load failed: ${body.slice(0, 500)}`);
+    }, LOAD_TIMEOUT_MS);
+  }
+
+  async pullImage(reference: string): Promise<void> {
+    await this.call('image pull', async () => {
+      const stream = await this.bulk.pull(reference);
+      const body = await readAll(stream);
+      const failed = /"error":\s*"([^"]*)"/.exec(body);
+      if (failed) throw new Error(failed[1]);
+    }, LOAD_TIMEOUT_MS);
+  }
+
+  async ensureCustomerNetwork(customerId: string, panelId: string): Promise<string> {
+    const name = customerNetworkName(customerId);
+    try {
+      await this.call('network inspect', () => this.api.getNetwork(name).inspect());
+      return name;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    try {
+      await this.call('network create', () => this.api.createNetwork({
+        Name: name, Driver: 'bridge', CheckDuplicate: true,
+        Labels: { [LABEL.customer]: customerId, [LABEL.panel]: panelId },
+        Options: { 'com.docker.network.bridge.enable_icc': 'true' },
+      }));
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+    return name;
+  }
+
+  async removeCustomerNetworkIfUnused(customerId: string): Promise<void> {
+    const name = customerNetworkName(customerId);
+    try {
+      const net = await this.call('network inspect', () => this.api.getNetwork(name).inspect()) as { Containers?: object };
+      if (Object.keys(net.Containers ?? {}).length === 0) await this.call('network remove', () => this.api.getNetwork(name).remove());
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
+  }
+
+  /** Containers carrying a label, running or not. */
+  async listByLabel(label: string, value?: string): Promise<ContainerInfo[]> {
+    const filter = value === undefined ? label : `${label}=${value}`;
+    return this.call('container list', () => this.api.listContainers({ all: true, filters: { label: [filter] } }));
+  }
+
+  async createContainer(spec: ContainerCreateOptions): Promise<string> {
+    const c = await this.call('container create', () => this.api.createContainer(spec));
+    return c.id;
+  }
+
+  async inspect(id: string): Promise<ContainerState | null> {
+    try {
+      const c = await this.call('container inspect', () => this.api.getContainer(id).inspect());
+      const hc = c.HostConfig as unknown as ContainerState['hostConfig'];
+      return {
+        id: c.Id, running: c.State.Running, status: c.State.Status, exitCode: c.State.ExitCode,
+        oomKilled: c.State.OOMKilled, labels: c.Config.Labels ?? {},
+        hostConfig: { NanoCpus: hc.NanoCpus, Memory: hc.Memory, MemorySwap: hc.MemorySwap, PidsLimit: hc.PidsLimit },
+      };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.call('container start', () => this.api.getContainer(id).start());
+    } catch (err) {
+      if (!isNotModified(err)) throw err;
+    }
+  }
+
+  async stop(id: string, graceSeconds = 10): Promise<void> {
+    try {
+      await this.call('container stop', () => this.api.getContainer(id).stop({ t: graceSeconds }), CALL_TIMEOUT_MS + graceSeconds * 1000);
+    } catch (err) {
+      if (!isNotModified(err)) throw err;
+    }
+  }
+
+  async restart(id: string, graceSeconds = 10): Promise<void> {
+    await this.call('container restart', () => this.api.getContainer(id).restart({ t: graceSeconds }), CALL_TIMEOUT_MS + graceSeconds * 1000);
+  }
+
+  async update(id: string, limits: Limits): Promise<void> {
+    await this.call('container update', () => this.api.getContainer(id).update(resourceLimits(limits)));
+  }
+
+  /** Removes a container and its writable layer; a container already gone is fine. */
+  async remove(id: string): Promise<void> {
+    try {
+      await this.call('container remove', () => this.api.getContainer(id).remove({ force: true, v: true }), 60_000);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async stats(id: string): Promise<EnvironmentStats> {
+    const container = this.api.getContainer(id);
+    const [raw, info] = await Promise.all([
+      this.call('container stats', () => container.stats({ stream: false })),
+      // The typings lack the `size` query that makes Docker report the writable layer's size.
+      this.call('container inspect', () => (container.inspect as (o: object) => Promise<{ SizeRw?: number }>)({ size: true })),
+    ]);
+    return readStats(raw, info.SizeRw ?? null);
+  }
+
+  async logs(id: string, tail: number): Promise<string> {
+    const buf = await this.call('container logs', () =>
+      this.api.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false, timestamps: false }));
+    return demuxLogs(buf as unknown as Buffer);
+  }
+
+  /** Runs a command in a container and returns its output; for probes and checks, not customer input. */
+  async exec(id: string, cmd: string[], deadlineMs = 30_000): Promise<{ exitCode: number; output: string }> {
+    return this.call('container exec', async () => {
+      const exec = await this.api.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      const raw = await readAllBuffer(stream);
+      const info = await exec.inspect();
+      return { exitCode: info.ExitCode ?? -1, output: demuxLogs(raw) };
+    }, deadlineMs);
+  }
+}
+
+/** Docker answers 304 to starting a running container or stopping a stopped one. */
+function isNotModified(err: unknown): boolean {
+  return err instanceof NodeCallError && err.httpStatus === 304;
+}
+
+function readAllBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  return (await readAllBuffer(stream)).toString('utf8');
+}

@@ -1,0 +1,64 @@
+import { NodeClient, type NodeConnection, type NodeFacts } from './node-client.js';
+import { NodeCallError } from '../lib/errors.js';
+import { MIB } from './container-spec.js';
+
+export interface ProbeImage {
+  imageId: string;
+  archive: string;
+}
+
+export interface ProbeResult extends NodeFacts {
+  diskQuota: boolean;
+}
+
+/**
+ * Holds one client per node, built on first use and kept: connection pools and TLS
+ * sessions are reused instead of rebuilt for every call.
+ */
+export class NodeRegistry {
+  private readonly clients = new Map<string, NodeClient>();
+
+  constructor(private readonly connectionOf: (nodeId: string) => NodeConnection) {}
+
+  get(nodeId: string): NodeClient {
+    let client = this.clients.get(nodeId);
+    if (!client) {
+      client = new NodeClient(this.connectionOf(nodeId));
+      this.clients.set(nodeId, client);
+    }
+    return client;
+  }
+
+  /** Drops a node's client after its connection details change or it is removed. */
+  forget(nodeId: string): void {
+    this.clients.delete(nodeId);
+  }
+}
+
+/**
+ * Connects to a would-be node and reads what the panel needs to know, including
+ * whether its storage driver really enforces a per-container size: a tiny image
+ * is loaded and a sized container is created and removed.
+ */
+export async function probeNode(conn: NodeConnection, probe: ProbeImage): Promise<ProbeResult> {
+  const client = new NodeClient(conn);
+  const facts = await client.facts();
+  if (!(await client.hasImage(probe.imageId))) await client.loadImage(probe.archive);
+  let diskQuota = false;
+  let id: string | null = null;
+  try {
+    id = await client.createContainer({
+      Image: probe.imageId, Cmd: ['/probe'], Labels: { 'io.kura.probe': 'disk-quota' },
+      HostConfig: { StorageOpt: { size: String(64 * MIB) }, NetworkMode: 'none' },
+    });
+    diskQuota = true;
+  } catch (err) {
+    if (!(err instanceof NodeCallError) || !/storage-?opt|storage option|quota/i.test(err.message)) throw err;
+  } finally {
+    if (id) await client.remove(id);
+  }
+  return { ...facts, diskQuota };
+}
+
+export { NodeClient };
+export type { NodeConnection };

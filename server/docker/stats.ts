@@ -1,0 +1,66 @@
+import { MIB } from './container-spec.js';
+
+export interface EnvironmentStats {
+  cpuPercent: number;
+  memoryMb: number;
+  memoryLimitMb: number;
+  pids: number;
+  netRxBytes: number;
+  netTxBytes: number;
+  diskUsedMb: number | null;
+  at: string;
+}
+
+interface RawStats {
+  read?: string;
+  cpu_stats?: { cpu_usage?: { total_usage?: number; percpu_usage?: number[] }; system_cpu_usage?: number; online_cpus?: number };
+  precpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number };
+  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
+  pids_stats?: { current?: number };
+  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
+}
+
+/** Maps Docker's one-shot stats to the contract's figures (CPU as percent of one core). */
+export function readStats(input: unknown, sizeRw: number | null): EnvironmentStats {
+  const raw = (input ?? {}) as RawStats;
+  const cpuDelta = (raw.cpu_stats?.cpu_usage?.total_usage ?? 0) - (raw.precpu_stats?.cpu_usage?.total_usage ?? 0);
+  const sysDelta = (raw.cpu_stats?.system_cpu_usage ?? 0) - (raw.precpu_stats?.system_cpu_usage ?? 0);
+  const cpus = raw.cpu_stats?.online_cpus ?? raw.cpu_stats?.cpu_usage?.percpu_usage?.length ?? 1;
+  const cpuPercent = cpuDelta > 0 && sysDelta > 0 ? (cpuDelta / sysDelta) * cpus * 100 : 0;
+  // The page cache is reclaimable, so "used" memory leaves it out, as `docker stats` does.
+  const cache = raw.memory_stats?.stats?.total_inactive_file ?? raw.memory_stats?.stats?.inactive_file ?? 0;
+  const usage = Math.max(0, (raw.memory_stats?.usage ?? 0) - cache);
+  let rx = 0;
+  let tx = 0;
+  for (const n of Object.values(raw.networks ?? {})) {
+    rx += n.rx_bytes ?? 0;
+    tx += n.tx_bytes ?? 0;
+  }
+  return {
+    cpuPercent: Math.round(cpuPercent * 100) / 100,
+    memoryMb: Math.round((usage / MIB) * 100) / 100,
+    memoryLimitMb: Math.round((raw.memory_stats?.limit ?? 0) / MIB),
+    pids: raw.pids_stats?.current ?? 0,
+    netRxBytes: rx,
+    netTxBytes: tx,
+    diskUsedMb: sizeRw === null ? null : Math.round((sizeRw / MIB) * 100) / 100,
+    at: raw.read && !raw.read.startsWith('0001') ? new Date(raw.read).toISOString() : new Date().toISOString(),
+  };
+}
+
+/** Docker multiplexes stdout/stderr of non-TTY containers in 8-byte-headed frames. */
+export function demuxLogs(buf: Buffer): string {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const type = buf[i];
+    const len = buf.readUInt32BE(i + 4);
+    if ((type !== 0 && type !== 1 && type !== 2) || buf[i + 1] !== 0 || i + 8 + len > buf.length) {
+      return buf.toString('utf8');
+    }
+    out.push(buf.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  if (i < buf.length) out.push(buf.subarray(i));
+  return Buffer.concat(out).toString('utf8');
+}
