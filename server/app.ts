@@ -1,0 +1,112 @@
+import path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from './config.js';
+import { openDatabase, type Db } from './db/connection.js';
+import { migrate, readMigrations } from './db/migrate.js';
+import { repos as makeRepos } from './db/index.js';
+import { NodeRegistry } from './docker/registry.js';
+import { loadSecretBox } from './lib/secrets.js';
+import { newId } from './lib/ids.js';
+import { OperationRunner } from './operations/runner.js';
+import { provisionHandler } from './operations/handlers/provision.js';
+import { powerHandler } from './operations/handlers/power.js';
+import { resizeHandler } from './operations/handlers/resize.js';
+import { destroyHandler } from './operations/handlers/destroy.js';
+import { loadTemplates } from './templates/catalog.js';
+import { templateImages } from './templates/image-builder.js';
+import { EventBus } from './services/events.js';
+import type { Context } from './services/context.js';
+import { bootstrapAccounts } from './services/bootstrap.js';
+import { reconcileAll } from './services/reconcile.js';
+import { startNodeHealth } from './services/node-health.js';
+import { registerErrorHandling } from './http/errors.js';
+import { validatorCompiler } from './http/validation.js';
+import { ErrorResponse } from './http/api/schemas.js';
+import { apiV1 } from './http/api/index.js';
+
+export interface AppDeps {
+  config: Config;
+  /** An already-open database (tests pass ':memory:'); by default the data dir's kura.db. */
+  db?: Db;
+  /** Skip the background node health beat and start-up reconcile (unit tests). */
+  background?: boolean;
+}
+
+/** Wires the panel in one visible order: storage, services, then HTTP. */
+export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; ctx: Context }> {
+  const { config } = deps;
+  const db = deps.db ?? openDatabase(path.join(config.dataDir, 'kura.db'));
+  migrate(db, readMigrations(config.migrationsDir));
+  const repos = makeRepos(db);
+  const secrets = loadSecretBox(config.dataDir);
+  const templates = loadTemplates(config.templatesDir);
+
+  const app = Fastify({
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: ['req.headers.authorization'] },
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  const log = app.log;
+
+  let panelId = repos.settings.get('panel_id');
+  if (!panelId) {
+    panelId = newId('pnl');
+    repos.settings.set('panel_id', panelId);
+  }
+  const nodes = new NodeRegistry((nodeId) => {
+    const c = repos.nodes.connection(nodeId);
+    if (!c) throw new Error(`node ${nodeId} is not registered`);
+    return { name: c.name, endpoint: c.endpoint,
+      tls: c.ca && c.cert && c.keySealed ? { ca: c.ca, cert: c.cert, key: secrets.open(c.keySealed) } : undefined };
+  });
+  const events = new EventBus();
+  const ctx = {
+    config, repos, templates, secrets, nodes, events, log, panelId, known: new Set<string>(),
+    images: templateImages({ cacheDir: config.imageCacheDir, debianMirror: config.debianMirror, log: (line) => log.info(line) }),
+  } as Omit<Context, 'runner'> as Context;
+  ctx.runner = new OperationRunner(repos, events, {
+    provision: provisionHandler(ctx),
+    power: powerHandler(ctx),
+    resize: resizeHandler(ctx),
+    destroy: destroyHandler(ctx),
+  }, log);
+  await bootstrapAccounts(ctx);
+
+  app.setValidatorCompiler(validatorCompiler);
+  registerErrorHandling(app);
+  app.addSchema(ErrorResponse);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Kura provisioning API', version: '1.0.0',
+        description: 'Quota-enforced customer environments on Docker nodes. Authenticate with `Authorization: Bearer <token>`.' },
+      servers: [{ url: '/api/v1' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/api\/v1/, '') }),
+    hideUntagged: true,
+  });
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+  await app.register(apiV1(ctx), { prefix: '/api/v1' });
+
+  let stopHealth: (() => void) | null = null;
+  app.addHook('onReady', async () => {
+    ctx.runner.recover();
+    repos.idempotency.purgeOlderThan(48);
+    if (deps.background !== false) {
+      void reconcileAll(ctx);
+      stopHealth = startNodeHealth(ctx);
+    }
+  });
+  app.addHook('onClose', async () => {
+    stopHealth?.();
+    await ctx.runner.close();
+    db.close();
+  });
+  return { app, ctx };
+}

@@ -1,0 +1,86 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../services/context.js';
+import { createCustomer, createToken, customerFor, resumeCustomer, revokeToken, suspendCustomer, updateCustomer } from '../../services/customers.js';
+import { customerView } from '../../services/views.js';
+import { publicOperation } from '../../db/repos/operations.js';
+import { principal, requireAdmin } from '../auth.js';
+import { paginate } from './pagination.js';
+import { Customer, CustomerLimits, Email, IdParams, ListQuery, Operation, Text, errors, page } from './schemas.js';
+
+const Password = Type.String({ minLength: 8, maxLength: 1024 });
+const WithOperations = Type.Intersect([Customer, Type.Object({ operations: Type.Array(Operation) })]);
+const TokenInfo = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.String(), lastUsedAt: Type.Union([Type.String(), Type.Null()]) });
+
+export const customerRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  const tags = ['customers'];
+
+  app.post('/customers', {
+    schema: {
+      tags, summary: 'Create a customer (admin)',
+      body: Type.Object({ name: Text(200), email: Email, password: Type.Optional(Password), limits: Type.Optional(Type.Partial(CustomerLimits)) },
+        { additionalProperties: false }),
+      response: { 201: Customer, ...errors(400, 401, 403, 409) },
+    },
+  }, async (request, reply) => {
+    requireAdmin(request);
+    return reply.code(201).send(customerView(await createCustomer(ctx, request.body)));
+  });
+
+  app.get('/customers', { schema: { tags, summary: 'List customers (admin)', querystring: Type.Object(ListQuery), response: { 200: page(Customer), ...errors(400, 401, 403) } } },
+    async (request) => {
+      requireAdmin(request);
+      const r = paginate((after, limit) => ctx.repos.customers.page(after, limit), request.query.limit, request.query.cursor);
+      return { items: r.items.map(customerView), nextCursor: r.nextCursor };
+    });
+
+  app.get('/customers/:id', { schema: { tags, summary: 'Get a customer (admin, or the customer itself)', params: IdParams, response: { 200: Customer, ...errors(401, 404) } } },
+    async (request) => customerView(customerFor(ctx, principal(request), request.params.id)));
+
+  app.patch('/customers/:id', {
+    schema: {
+      tags, summary: 'Edit a customer (admin)', params: IdParams,
+      body: Type.Object({ name: Type.Optional(Text(200)), email: Type.Optional(Email), password: Type.Optional(Password),
+        limits: Type.Optional(Type.Partial(CustomerLimits)) }, { additionalProperties: false, minProperties: 1 }),
+      response: { 200: Customer, ...errors(400, 401, 403, 404, 409) },
+    },
+  }, async (request) => {
+    requireAdmin(request);
+    return customerView(await updateCustomer(ctx, request.params.id, request.body));
+  });
+
+  for (const action of ['suspend', 'resume'] as const) {
+    app.post(`/customers/:id/${action}`, {
+      schema: {
+        tags, summary: action === 'suspend' ? 'Suspend: stop the customer\'s environments and refuse their start' : 'Resume a suspended customer',
+        params: IdParams, response: { 200: WithOperations, ...errors(401, 403, 404) },
+      },
+    }, async (request) => {
+      requireAdmin(request);
+      const r = (action === 'suspend' ? suspendCustomer : resumeCustomer)(ctx, request.params.id);
+      return { ...customerView(r.customer), operations: r.operations.map(publicOperation) };
+    });
+  }
+
+  app.post('/customers/:id/tokens', {
+    schema: {
+      tags: ['tokens'], summary: 'Issue an API token for a customer; the value is shown only in this response',
+      params: IdParams, body: Type.Object({ name: Text(100) }, { additionalProperties: false }),
+      response: { 201: Type.Object({ id: Type.String(), name: Type.String(), token: Type.String() }), ...errors(400, 401, 404) },
+    },
+  }, async (request, reply) => reply.code(201).send(createToken(ctx, principal(request), request.params.id, request.body.name)));
+
+  app.get('/customers/:id/tokens', {
+    schema: { tags: ['tokens'], summary: 'List a customer\'s tokens (names only, never values)', params: IdParams,
+      response: { 200: Type.Object({ items: Type.Array(TokenInfo), nextCursor: Type.Null() }), ...errors(401, 404) } },
+  }, async (request) => {
+    customerFor(ctx, principal(request), request.params.id);
+    return { items: ctx.repos.tokens.byCustomer(request.params.id), nextCursor: null };
+  });
+
+  app.delete('/tokens/:id', { schema: { tags: ['tokens'], summary: 'Revoke a token', params: IdParams, response: { ...errors(401, 404, 409) } } },
+    async (request, reply) => {
+      revokeToken(ctx, principal(request), request.params.id);
+      return reply.code(204).send();
+    });
+};

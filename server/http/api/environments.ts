@@ -1,0 +1,89 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../services/context.js';
+import { createEnvironment, destroyEnvironment, environmentAction, environmentFor, resizeEnvironment } from '../../services/environments.js';
+import { environmentLogs, environmentStats } from '../../services/environment-io.js';
+import { environmentView } from '../../services/views.js';
+import { publicOperation } from '../../db/repos/operations.js';
+import { accepted, principal } from '../auth.js';
+import { paginate } from './pagination.js';
+import { Environment, EnvironmentState, IdParams, ListQuery, Operation, OperationAccepted, Slug, Stats, errors, page } from './schemas.js';
+
+const RefId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+const EnvironmentAccepted = Type.Object({ environment: Environment, operation: Operation });
+
+export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  const tags = ['environments'];
+
+  app.post('/environments', {
+    schema: {
+      tags, summary: 'Create an environment from a template with a plan',
+      body: Type.Object({ name: Slug, templateId: RefId, planId: RefId, customerId: Type.Optional(RefId), nodeId: Type.Optional(RefId) },
+        { additionalProperties: false }),
+      response: { 202: EnvironmentAccepted, ...errors(400, 401, 403, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const { environment, operation } = createEnvironment(ctx, principal(request), request.body);
+    return accepted(reply, operation.id).send({ environment: environmentView(ctx, environment), operation: publicOperation(operation) });
+  });
+
+  app.get('/environments', {
+    schema: {
+      tags, summary: 'List environments (a customer token sees its own)',
+      querystring: Type.Object({ ...ListQuery, customerId: Type.Optional(RefId), nodeId: Type.Optional(RefId), state: Type.Optional(EnvironmentState) }),
+      response: { 200: page(Environment), ...errors(400, 401) },
+    },
+  }, async (request) => {
+    const who = principal(request);
+    const { limit, cursor, customerId, nodeId, state } = request.query;
+    if (who.kind === 'customer' && customerId !== undefined && customerId !== who.customerId) return { items: [], nextCursor: null };
+    const filter = { customerId: who.kind === 'customer' ? who.customerId : customerId, nodeId, state };
+    const r = paginate((after, n) => ctx.repos.environments.page(after, n, filter), limit, cursor);
+    return { items: r.items.map((e) => environmentView(ctx, e)), nextCursor: r.nextCursor };
+  });
+
+  app.get('/environments/:id', { schema: { tags, summary: 'Get an environment', params: IdParams, response: { 200: Environment, ...errors(401, 404) } } },
+    async (request) => environmentView(ctx, environmentFor(ctx, principal(request), request.params.id)));
+
+  app.post('/environments/:id/actions', {
+    schema: {
+      tags, summary: 'Start, stop or restart an environment', params: IdParams,
+      body: Type.Object({ action: Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('restart')]) }, { additionalProperties: false }),
+      response: { 202: OperationAccepted, ...errors(400, 401, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const op = environmentAction(ctx, principal(request), request.params.id, request.body.action);
+    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+  });
+
+  app.patch('/environments/:id', {
+    schema: {
+      tags, summary: 'Move an environment to another plan; CPU, memory and process limits change live', params: IdParams,
+      body: Type.Object({ planId: RefId }, { additionalProperties: false }),
+      response: { 202: EnvironmentAccepted, ...errors(400, 401, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const who = principal(request);
+    const op = resizeEnvironment(ctx, who, request.params.id, request.body.planId);
+    return accepted(reply, op.id).send({ environment: environmentView(ctx, environmentFor(ctx, who, request.params.id)), operation: publicOperation(op) });
+  });
+
+  app.delete('/environments/:id', {
+    schema: { tags, summary: 'Delete an environment with its container and data', params: IdParams, response: { 202: OperationAccepted, ...errors(401, 404) } },
+  }, async (request, reply) => {
+    const op = destroyEnvironment(ctx, principal(request), request.params.id);
+    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+  });
+
+  app.get('/environments/:id/stats', { schema: { tags, summary: 'Live usage', params: IdParams, response: { 200: Stats, ...errors(401, 404, 409, 503) } } },
+    async (request) => environmentStats(ctx, environmentFor(ctx, principal(request), request.params.id)));
+
+  app.get('/environments/:id/logs', {
+    schema: { tags, summary: 'The container\'s recent output (text/plain)', params: IdParams,
+      querystring: Type.Object({ tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 200 })) }),
+      response: { 200: Type.String(), ...errors(400, 401, 404, 409, 503) } },
+  }, async (request, reply) => {
+    const text = await environmentLogs(ctx, environmentFor(ctx, principal(request), request.params.id), request.query.tail ?? 200);
+    return reply.type('text/plain; charset=utf-8').send(text);
+  });
+};

@@ -1,0 +1,27 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../services/context.js';
+import { authenticate } from '../../services/auth.js';
+import { registerIdempotency } from '../idempotency.js';
+import { nodeRoutes } from './nodes.js';
+import { templateRoutes } from './templates.js';
+import { planRoutes } from './plans.js';
+import { customerRoutes } from './customers.js';
+import { environmentRoutes } from './environments.js';
+import { operationRoutes } from './operations.js';
+import { eventRoutes } from './events.js';
+
+/** The provisioning API v1: every route behind a bearer token. */
+export const apiV1 = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    request.principal = authenticate(ctx, request.headers.authorization);
+  });
+  registerIdempotency(app, ctx.repos.idempotency);
+  await app.register(nodeRoutes(ctx));
+  await app.register(templateRoutes(ctx));
+  await app.register(planRoutes(ctx));
+  await app.register(customerRoutes(ctx));
+  await app.register(environmentRoutes(ctx));
+  await app.register(operationRoutes(ctx));
+  await app.register(eventRoutes(ctx));
+};

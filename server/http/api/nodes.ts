@@ -1,0 +1,74 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../services/context.js';
+import { deleteNode, getNode, nodeWithAllocation, patchNode, registerNode } from '../../services/nodes.js';
+import { nodeView } from '../../services/views.js';
+import { requireAdmin } from '../auth.js';
+import { paginate } from './pagination.js';
+import { IdParams, ListQuery, Node, Slug, errors, page } from './schemas.js';
+
+const Pem = Type.String({ minLength: 1, maxLength: 20000 });
+const Host = Type.String({ pattern: '^[A-Za-z0-9.:-]{1,253}$' });
+
+export const nodeRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  const tags = ['nodes'];
+
+  app.post('/nodes', {
+    schema: {
+      tags, summary: 'Register a Docker node (the panel connects before answering)',
+      body: Type.Object({
+        name: Slug,
+        endpoint: Type.String({ minLength: 1, maxLength: 300, description: 'unix:///path/docker.sock or tcp://host:port' }),
+        tls: Type.Optional(Type.Object({ ca: Pem, cert: Pem, key: Pem }, { additionalProperties: false })),
+        publicHost: Type.Optional(Host),
+        maxEnvironments: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+        allowUnenforcedDisk: Type.Optional(Type.Boolean()),
+      }, { additionalProperties: false }),
+      response: { 201: Node, ...errors(400, 401, 403, 409) },
+    },
+  }, async (request, reply) => {
+    requireAdmin(request);
+    const node = await registerNode(ctx, request.body);
+    return reply.code(201).send(nodeWithAllocation(ctx, node));
+  });
+
+  app.get('/nodes', {
+    schema: { tags, summary: 'List nodes', querystring: Type.Object(ListQuery), response: { 200: page(Node), ...errors(400, 401, 403) } },
+  }, async (request) => {
+    requireAdmin(request);
+    const allocations = ctx.repos.nodes.allocations();
+    const result = paginate((after, limit) => ctx.repos.nodes.page(after, limit), request.query.limit, request.query.cursor);
+    return {
+      items: result.items.map((n) => nodeView(n, allocations.get(n.id) ?? { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 })),
+      nextCursor: result.nextCursor,
+    };
+  });
+
+  app.get('/nodes/:id', { schema: { tags, summary: 'Get a node', params: IdParams, response: { 200: Node, ...errors(401, 403, 404) } } },
+    async (request) => {
+      requireAdmin(request);
+      return nodeWithAllocation(ctx, getNode(ctx, request.params.id));
+    });
+
+  app.patch('/nodes/:id', {
+    schema: {
+      tags, summary: 'Change a node\'s state, environment cap or public host', params: IdParams,
+      body: Type.Object({
+        state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('maintenance'), Type.Literal('disabled')])),
+        maxEnvironments: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+        publicHost: Type.Optional(Host),
+      }, { additionalProperties: false, minProperties: 1 }),
+      response: { 200: Node, ...errors(400, 401, 403, 404) },
+    },
+  }, async (request) => {
+    requireAdmin(request);
+    return nodeWithAllocation(ctx, patchNode(ctx, request.params.id, request.body));
+  });
+
+  app.delete('/nodes/:id', { schema: { tags, summary: 'Remove a node with no environments', params: IdParams, response: { ...errors(401, 403, 404, 409) } } },
+    async (request, reply) => {
+      requireAdmin(request);
+      deleteNode(ctx, request.params.id);
+      return reply.code(204).send();
+    });
+};

@@ -1,0 +1,44 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Principal } from '../../domain/types.js';
+import type { Context } from '../../services/context.js';
+import { waitForOperation } from '../../services/operations.js';
+import { publicOperation, type OperationRecord } from '../../db/repos/operations.js';
+import { NotFoundError } from '../../lib/errors.js';
+import { principal } from '../auth.js';
+import { paginate } from './pagination.js';
+import { IdParams, ListQuery, Operation, errors, page } from './schemas.js';
+
+function visible(op: OperationRecord | undefined, who: Principal, id: string): OperationRecord {
+  if (!op || (who.kind === 'customer' && op.customerId !== who.customerId)) throw new NotFoundError('operation', id);
+  return op;
+}
+
+export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  const tags = ['operations'];
+
+  app.get('/operations', {
+    schema: { tags, summary: 'List operations, optionally for one resource',
+      querystring: Type.Object({ ...ListQuery, resourceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }),
+      response: { 200: page(Operation), ...errors(400, 401) } },
+  }, async (request) => {
+    const who = principal(request);
+    const filter = { resourceId: request.query.resourceId, customerId: who.kind === 'customer' ? who.customerId : undefined };
+    const r = paginate((after, limit) => ctx.repos.operations.page(after, limit, filter), request.query.limit, request.query.cursor);
+    return { items: r.items.map(publicOperation), nextCursor: r.nextCursor };
+  });
+
+  app.get('/operations/:id', { schema: { tags, summary: 'Get an operation', params: IdParams, response: { 200: Operation, ...errors(401, 404) } } },
+    async (request) => publicOperation(visible(ctx.repos.operations.get(request.params.id), principal(request), request.params.id)));
+
+  app.get('/operations/:id/wait', {
+    schema: { tags, summary: 'Wait until the operation ends or `timeout` seconds pass (at most 60)', params: IdParams,
+      querystring: Type.Object({ timeout: Type.Optional(Type.Number({ minimum: 0, maximum: 60, default: 30 })) }),
+      response: { 200: Operation, ...errors(400, 401, 404) } },
+  }, async (request) => {
+    const who = principal(request);
+    visible(ctx.repos.operations.get(request.params.id), who, request.params.id);
+    const op = await waitForOperation(ctx, request.params.id, (request.query.timeout ?? 30) * 1000);
+    return publicOperation(visible(op, who, request.params.id));
+  });
+};

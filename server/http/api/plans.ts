@@ -1,0 +1,60 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../services/context.js';
+import { createPlan, deletePlan, getPlan, updatePlan } from '../../services/plans.js';
+import { planView } from '../../services/views.js';
+import { requireAdmin } from '../auth.js';
+import { paginate } from './pagination.js';
+import { IdParams, ListQuery, Plan, Text, errors, page } from './schemas.js';
+
+const fields = {
+  name: Text(100),
+  cpus: Type.Number({ exclusiveMinimum: 0, maximum: 1024 }),
+  memoryMb: Type.Integer({ minimum: 16, maximum: 16 * 1048576 }),
+  swapMb: Type.Integer({ minimum: 0, maximum: 16 * 1048576 }),
+  diskMb: Type.Integer({ minimum: 64, maximum: 1 << 30 }),
+  pids: Type.Integer({ minimum: 16, maximum: 4194304 }),
+};
+
+export const planRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  const tags = ['plans'];
+
+  app.post('/plans', {
+    schema: {
+      tags, summary: 'Create a plan (admin)',
+      body: Type.Object({ ...fields, swapMb: Type.Optional(fields.swapMb) }, { additionalProperties: false }),
+      response: { 201: Plan, ...errors(400, 401, 403, 409) },
+    },
+  }, async (request, reply) => {
+    requireAdmin(request);
+    return reply.code(201).send(planView(createPlan(ctx, request.body)));
+  });
+
+  app.get('/plans', { schema: { tags, summary: 'List plans', querystring: Type.Object(ListQuery), response: { 200: page(Plan), ...errors(400, 401) } } },
+    async (request) => {
+      const r = paginate((after, limit) => ctx.repos.plans.page(after, limit), request.query.limit, request.query.cursor);
+      return { items: r.items.map(planView), nextCursor: r.nextCursor };
+    });
+
+  app.get('/plans/:id', { schema: { tags, summary: 'Get a plan', params: IdParams, response: { 200: Plan, ...errors(401, 404) } } },
+    async (request) => planView(getPlan(ctx, request.params.id)));
+
+  app.patch('/plans/:id', {
+    schema: {
+      tags, summary: 'Edit a plan (admin); existing environments keep their limits until resized',
+      params: IdParams,
+      body: Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 }),
+      response: { 200: Plan, ...errors(400, 401, 403, 404, 409) },
+    },
+  }, async (request) => {
+    requireAdmin(request);
+    return planView(updatePlan(ctx, request.params.id, request.body));
+  });
+
+  app.delete('/plans/:id', { schema: { tags, summary: 'Delete a plan no environment uses (admin)', params: IdParams, response: { ...errors(401, 403, 404, 409) } } },
+    async (request, reply) => {
+      requireAdmin(request);
+      deletePlan(ctx, request.params.id);
+      return reply.code(204).send();
+    });
+};

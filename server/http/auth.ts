@@ -1,0 +1,26 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../domain/types.js';
+import { ForbiddenError } from '../lib/errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** Narrows to an admin caller; a customer token gets 403 as the contract says. */
+export function requireAdmin(request: FastifyRequest): Principal & { kind: 'admin' } {
+  const who = principal(request);
+  if (who.kind !== 'admin') throw new ForbiddenError();
+  return who;
+}
+
+export function principal(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('route registered without authentication');
+  return request.principal;
+}
+
+/** Answers 202 with the operation and its Location, as every node-touching call does. */
+export function accepted(reply: FastifyReply, operationId: string): FastifyReply {
+  return reply.code(202).header('Location', `/api/v1/operations/${operationId}`);
+}

@@ -1,0 +1,61 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { ErrorObject } from 'ajv';
+import { KuraError, STATUS_OF, type ErrorCode } from '../lib/errors.js';
+import { describeError, failingField } from './validation.js';
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+const CODE_OF_STATUS: Record<number, ErrorCode> = {
+  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict',
+  413: 'bad_request', 415: 'bad_request', 422: 'idempotency_mismatch', 429: 'rate_limited', 503: 'node_unavailable',
+};
+
+/** Maps any error to the contract's shape; bad input is always a 4xx, never a 500. */
+export function toErrorBody(err: FastifyError | KuraError | Error): { status: number; body: ErrorBody } {
+  if (err instanceof KuraError) {
+    return { status: err.status, body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } } };
+  }
+  const fe = err as FastifyError & { validation?: ErrorObject[]; validationContext?: string };
+  if (fe.validation && fe.validation.length > 0) {
+    const first = fe.validation[0]!;
+    const context = fe.validationContext ?? 'body';
+    return { status: 400, body: { error: { code: 'bad_request', message: describeError(first, context),
+      details: { field: failingField(first), in: context } } } };
+  }
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    const code = CODE_OF_STATUS[status] ?? 'bad_request';
+    return { status: code === 'bad_request' && status !== 413 && status !== 415 ? 400 : status,
+      body: { error: { code, message: friendly(fe) } } };
+  }
+  return { status: 500, body: { error: { code: 'internal', message: 'internal error; the panel log has the details' } } };
+}
+
+function friendly(fe: FastifyError): string {
+  switch (fe.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return `the request body is not valid JSON: ${fe.message}`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'unsupported Content-Type; send application/json';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'the request body is too large';
+    default:
+      return fe.message;
+  }
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const { status, body } = toErrorBody(err);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    void reply.code(status).type('application/json').send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+}
+
+export { STATUS_OF };

@@ -1,0 +1,31 @@
+import { containerName } from '../../docker/container-spec.js';
+import type { Context } from '../../services/context.js';
+import { publishEnvironment, setEnvironmentState } from '../../services/environment-state.js';
+import type { OperationHandler } from '../runner.js';
+
+/** Removes the container with its data, then the record; the reservation is freed last. */
+export function destroyHandler(ctx: Context): OperationHandler {
+  return {
+    async run(op, step) {
+      const env = ctx.repos.environments.get(op.resource.id);
+      if (!env) return 'environment already removed';
+      const client = ctx.nodes.get(env.nodeId);
+      step.progress(20, 'removing the container and its data');
+      if (env.containerId) await client.remove(env.containerId);
+      // A create that was in flight when the panel stopped may have left a container with no id recorded.
+      await client.remove(containerName(env.id));
+      publishEnvironment(ctx, env.id, true);
+      ctx.repos.environments.remove(env.id);
+      step.progress(90, 'cleaning up');
+      if (ctx.repos.environments.byCustomer(env.customerId).every((e) => e.nodeId !== env.nodeId)) {
+        await client.removeCustomerNetworkIfUnused(env.customerId).catch((err: Error) =>
+          ctx.log.error({ node: env.nodeId, err: err.message }, 'customer network left on the node'));
+        ctx.known.delete(`net:${env.nodeId}:${env.customerId}`);
+      }
+      return 'environment deleted';
+    },
+    onFailure(op) {
+      if (ctx.repos.environments.get(op.resource.id)) setEnvironmentState(ctx, op.resource.id, 'error');
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import { KuraError } from '../../lib/errors.js';
+import type { Context } from '../../services/context.js';
+import { setEnvironmentState } from '../../services/environment-state.js';
+import type { OperationHandler } from '../runner.js';
+
+export type PowerAction = 'start' | 'stop' | 'restart';
+
+/** start, stop and restart of an environment's container; each is idempotent. */
+export function powerHandler(ctx: Context): OperationHandler {
+  return {
+    async run(op, step) {
+      const action = op.params.action as PowerAction;
+      const env = ctx.repos.environments.get(op.resource.id);
+      if (!env) throw new KuraError('not_found', 'environment no longer exists');
+      if (!env.containerId) throw new KuraError('conflict', 'environment has no container yet; wait for provisioning');
+      const client = ctx.nodes.get(env.nodeId);
+      step.progress(10, `${action === 'stop' ? 'stopping' : action === 'start' ? 'starting' : 'restarting'}`);
+      if (action === 'stop') {
+        await client.stop(env.containerId);
+        setEnvironmentState(ctx, env.id, 'stopped');
+        return 'environment stopped';
+      }
+      if (action === 'start') await client.start(env.containerId);
+      else await client.restart(env.containerId);
+      setEnvironmentState(ctx, env.id, 'running');
+      return action === 'start' ? 'environment started' : 'environment restarted';
+    },
+    onFailure(op) {
+      // Whatever happened, the container's real state is unknown until a node read says otherwise.
+      void refreshState(ctx, op.resource.id);
+    },
+  };
+}
+
+/** Reads the container's actual state after a failed action, so the panel does not show a guess. */
+export async function refreshState(ctx: Context, environmentId: string): Promise<void> {
+  const env = ctx.repos.environments.get(environmentId);
+  if (!env?.containerId) return;
+  try {
+    const c = await ctx.nodes.get(env.nodeId).inspect(env.containerId);
+    setEnvironmentState(ctx, env.id, c === null ? 'error' : c.running ? 'running' : 'stopped');
+  } catch {
+    setEnvironmentState(ctx, env.id, 'unknown');
+  }
+}

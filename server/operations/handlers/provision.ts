@@ -1,0 +1,70 @@
+import { containerName, containerSpec, LABEL } from '../../docker/container-spec.js';
+import { isConflict } from '../../docker/errors.js';
+import type { Environment } from '../../domain/types.js';
+import { KuraError, NodeCallError } from '../../lib/errors.js';
+import type { Context } from '../../services/context.js';
+import { ensureCustomerNetwork, ensureTemplateImage, forgetNodeResources } from '../../services/node-resources.js';
+import { setEnvironmentState } from '../../services/environment-state.js';
+import type { OperationHandler } from '../runner.js';
+
+/**
+ * Creates an environment's container and starts it. Safe to run again after a crash
+ * at any point: the container's name is derived from the environment id, so a
+ * second create meets Docker's name conflict and adopts the first container.
+ */
+export function provisionHandler(ctx: Context): OperationHandler {
+  return {
+    async run(op, step) {
+      const env = ctx.repos.environments.get(op.resource.id);
+      if (!env) return 'environment no longer exists';
+      const template = ctx.templates.get(env.templateId);
+      if (!template) throw new KuraError('conflict', `template ${env.templateId} is no longer installed on this panel`);
+      const node = ctx.repos.nodes.get(env.nodeId)!;
+      const client = ctx.nodes.get(env.nodeId);
+
+      step.progress(5, 'preparing the template image');
+      const image = await ensureTemplateImage(ctx, env.nodeId, template);
+      step.progress(60, 'creating the network');
+      await ensureCustomerNetwork(ctx, env.nodeId, env.customerId);
+      step.progress(70, 'creating the container');
+      const spec = containerSpec({ environment: env, template, node, image, panelId: ctx.panelId });
+      let containerId: string;
+      try {
+        containerId = await client.createContainer(spec);
+      } catch (err) {
+        if (isConflict(err)) {
+          containerId = await adopt(ctx, env);
+        } else if (err instanceof NodeCallError && /no such image|network .*not found/i.test(err.message)) {
+          // The node lost something we believed it had (wiped or changed out of band): check again once.
+          forgetNodeResources(ctx, env.nodeId);
+          await ensureTemplateImage(ctx, env.nodeId, template);
+          await ensureCustomerNetwork(ctx, env.nodeId, env.customerId);
+          containerId = await client.createContainer(spec);
+        } else {
+          throw err;
+        }
+      }
+      ctx.repos.environments.setContainer(env.id, containerId, image);
+      const current = ctx.repos.environments.get(env.id)!;
+      if (current.desiredState === 'running') {
+        step.progress(85, 'starting');
+        await client.start(containerId);
+        setEnvironmentState(ctx, env.id, 'running');
+        return 'environment is running';
+      }
+      setEnvironmentState(ctx, env.id, 'stopped');
+      return 'environment is created (stopped)';
+    },
+    onFailure(op) {
+      if (ctx.repos.environments.get(op.resource.id)) setEnvironmentState(ctx, op.resource.id, 'error');
+    },
+  };
+}
+
+async function adopt(ctx: Context, env: Environment): Promise<string> {
+  const existing = await ctx.nodes.get(env.nodeId).inspect(containerName(env.id));
+  if (!existing || existing.labels[LABEL.environment] !== env.id) {
+    throw new KuraError('conflict', `a container named ${containerName(env.id)} exists on the node but is not this environment's`);
+  }
+  return existing.id;
+}

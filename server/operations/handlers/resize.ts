@@ -1,0 +1,30 @@
+import type { Limits } from '../../domain/types.js';
+import type { Context } from '../../services/context.js';
+import { publishEnvironment } from '../../services/environment-state.js';
+import type { OperationHandler } from '../runner.js';
+
+/**
+ * Applies a new plan's CPU, memory and process limits to the running container. The
+ * reservation was already moved to the new plan; a failure moves it back.
+ */
+export function resizeHandler(ctx: Context): OperationHandler {
+  return {
+    async run(op, step) {
+      const env = ctx.repos.environments.get(op.resource.id);
+      if (!env) return 'environment no longer exists';
+      if (env.containerId) {
+        step.progress(30, 'applying the new limits');
+        await ctx.nodes.get(env.nodeId).update(env.containerId, env.limits);
+      }
+      publishEnvironment(ctx, env.id);
+      return `limits updated to plan ${env.planId}`;
+    },
+    onFailure(op) {
+      const previous = op.params.previous as { planId: string; limits: Limits } | undefined;
+      if (previous && ctx.repos.environments.get(op.resource.id)) {
+        ctx.repos.environments.setPlan(op.resource.id, previous.planId, previous.limits);
+        publishEnvironment(ctx, op.resource.id);
+      }
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import type { Principal } from '../domain/types.js';
+import { KuraError } from '../lib/errors.js';
+import { hashToken } from '../lib/secrets.js';
+import type { Context } from './context.js';
+
+/** Resolves a bearer token to who is calling; anything else is 401 with the reason. */
+export function authenticate(ctx: Context, header: string | undefined): Principal {
+  if (!header) throw new KuraError('unauthorized', 'missing Authorization: Bearer <token> header');
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/.exec(header);
+  if (!match?.[1]) throw new KuraError('unauthorized', 'Authorization header must be "Bearer <token>"');
+  const token = ctx.repos.tokens.byHash(hashToken(match[1]));
+  if (!token) throw new KuraError('unauthorized', 'unknown or revoked token');
+  if (token.scope === 'admin') return { kind: 'admin', tokenId: token.id, label: `token:${token.id}` };
+  return { kind: 'customer', customerId: token.customerId!, tokenId: token.id, label: `token:${token.id}` };
+}
+
+/** The owner that idempotency keys are kept per. */
+export function principalOwner(who: Principal): string {
+  return who.kind === 'admin' ? 'admin' : `customer:${who.customerId}`;
+}

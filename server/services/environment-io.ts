@@ -1,0 +1,15 @@
+import type { Environment } from '../domain/types.js';
+import { ConflictError } from '../lib/errors.js';
+import type { EnvironmentStats } from '../docker/stats.js';
+import type { Context } from './context.js';
+
+/** Live figures from the node; an environment without a container has none yet. */
+export async function environmentStats(ctx: Context, env: Environment): Promise<EnvironmentStats> {
+  if (!env.containerId) throw new ConflictError('the environment has no container yet');
+  return ctx.nodes.get(env.nodeId).stats(env.containerId);
+}
+
+export async function environmentLogs(ctx: Context, env: Environment, tail: number): Promise<string> {
+  if (!env.containerId) throw new ConflictError('the environment has no container yet');
+  return ctx.nodes.get(env.nodeId).logs(env.containerId, tail);
+}

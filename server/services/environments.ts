@@ -1,0 +1,133 @@
+import { chooseNode } from '../domain/placement.js';
+import { checkCustomerLimits } from '../domain/quotas.js';
+import type { Environment, Limits, Principal } from '../domain/types.js';
+import { BadRequestError, ConflictError, ForbiddenError, NoCapacityError, NotFoundError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import type { OperationRecord } from '../db/repos/operations.js';
+import type { Context } from './context.js';
+import { startOperation } from './operations.js';
+import { publishEnvironment } from './environment-state.js';
+
+export interface CreateEnvironmentInput {
+  name: string;
+  templateId: string;
+  planId: string;
+  customerId?: string | undefined;
+  nodeId?: string | undefined;
+}
+
+/** The environment if the caller may see it; another customer's answers exactly like a missing one. */
+export function environmentFor(ctx: Context, who: Principal, id: string): Environment {
+  const env = ctx.repos.environments.get(id);
+  if (!env || (who.kind === 'customer' && env.customerId !== who.customerId)) throw new NotFoundError('environment', id);
+  return env;
+}
+
+/**
+ * Checks the customer's limits and the node's capacity and records the environment,
+ * its ports and its provisioning operation in one immediate transaction, so parallel
+ * creates can never overfill a node or pass a customer's limits.
+ */
+export function createEnvironment(ctx: Context, who: Principal, input: CreateEnvironmentInput): { environment: Environment; operation: OperationRecord } {
+  let customerId: string;
+  if (who.kind === 'customer') {
+    if (input.nodeId !== undefined) throw new ForbiddenError('only an admin may choose the node (nodeId)');
+    if (input.customerId !== undefined && input.customerId !== who.customerId) throw new NotFoundError('customer', input.customerId);
+    customerId = who.customerId;
+  } else {
+    if (input.customerId === undefined) throw new BadRequestError('customerId is required with an admin token', { field: 'customerId' });
+    customerId = input.customerId;
+  }
+  const customer = ctx.repos.customers.get(customerId);
+  if (!customer) throw new BadRequestError(`customer ${customerId} does not exist`, { field: 'customerId' });
+  if (customer.status === 'suspended') throw new ConflictError('the customer is suspended; resume the customer first');
+  const template = ctx.templates.get(input.templateId);
+  if (!template) throw new BadRequestError(`template ${input.templateId} does not exist`, { field: 'templateId' });
+  const plan = ctx.repos.plans.get(input.planId);
+  if (!plan) throw new BadRequestError(`plan ${input.planId} does not exist`, { field: 'planId' });
+  if (input.nodeId !== undefined && !ctx.repos.nodes.get(input.nodeId)) {
+    throw new BadRequestError(`node ${input.nodeId} does not exist`, { field: 'nodeId' });
+  }
+  const limits: Limits = { cpus: plan.cpus, memoryMb: plan.memoryMb, swapMb: plan.swapMb, diskMb: plan.diskMb, pids: plan.pids };
+  const id = newId('env');
+
+  const operation = startOperation(ctx, { kind: 'provision', resourceType: 'environment', resourceId: id, customerId }, () => {
+    if (ctx.repos.environments.nameTaken(customerId, input.name)) {
+      throw new ConflictError(`the customer already has an environment named ${input.name}`, { field: 'name' });
+    }
+    checkCustomerLimits(customer.limits, ctx.repos.customers.usage(customerId), limits);
+    const allocations = ctx.repos.nodes.allocations();
+    const candidates = ctx.repos.nodes.all().map((node) => ({
+      node, allocated: allocations.get(node.id) ?? { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 },
+    }));
+    const result = chooseNode(candidates, limits, input.nodeId);
+    if (!result.ok) {
+      throw new NoCapacityError(input.nodeId ? `node ${input.nodeId} cannot take this environment: ${result.excluded[0]?.reason ?? 'unknown'}`
+        : 'no node can take this environment', { excluded: result.excluded });
+    }
+    ctx.repos.environments.insert(
+      { id, name: input.name, customerId, nodeId: result.placement.nodeId, templateId: template.id, planId: plan.id, limits },
+      template.ports.map((p) => ({ name: p.name, protocol: p.protocol, containerPort: p.port })),
+    );
+  });
+  publishEnvironment(ctx, id);
+  return { environment: ctx.repos.environments.get(id)!, operation };
+}
+
+export function environmentAction(ctx: Context, who: Principal, id: string, action: 'start' | 'stop' | 'restart'): OperationRecord {
+  const env = environmentFor(ctx, who, id);
+  assertSettled(env);
+  if (action !== 'stop' && ctx.repos.customers.get(env.customerId)?.status === 'suspended') {
+    throw new ConflictError('the customer is suspended; environments cannot start until the customer is resumed');
+  }
+  return startOperation(ctx, { kind: 'power', resourceType: 'environment', resourceId: id, customerId: env.customerId, params: { action } },
+    () => ctx.repos.environments.setDesired(id, action === 'stop' ? 'stopped' : 'running'));
+}
+
+/** Moves the reservation to the new plan atomically, then applies the limits live. */
+export function resizeEnvironment(ctx: Context, who: Principal, id: string, planId: string): OperationRecord {
+  const env = environmentFor(ctx, who, id);
+  assertSettled(env);
+  const plan = ctx.repos.plans.get(planId);
+  if (!plan) throw new BadRequestError(`plan ${planId} does not exist`, { field: 'planId' });
+  if (plan.diskMb !== env.limits.diskMb) {
+    throw new ConflictError(`a running environment's disk size cannot change (${env.limits.diskMb} MiB now, plan has ${plan.diskMb} MiB); choose a plan with the same disk size`, { field: 'planId' });
+  }
+  const limits: Limits = { cpus: plan.cpus, memoryMb: plan.memoryMb, swapMb: plan.swapMb, diskMb: plan.diskMb, pids: plan.pids };
+  const previous = { planId: env.planId, limits: env.limits };
+  return startOperation(ctx, { kind: 'resize', resourceType: 'environment', resourceId: id, customerId: env.customerId, params: { planId, previous } }, () => {
+    const current = ctx.repos.environments.get(id)!;
+    const delta: Limits = {
+      cpus: limits.cpus - current.limits.cpus, memoryMb: limits.memoryMb - current.limits.memoryMb,
+      swapMb: 0, diskMb: 0, pids: 0,
+    };
+    const customer = ctx.repos.customers.get(env.customerId)!;
+    checkCustomerLimits(customer.limits, ctx.repos.customers.usage(env.customerId), delta, { adding: false });
+    const node = ctx.repos.nodes.get(env.nodeId)!;
+    const alloc = ctx.repos.nodes.allocation(env.nodeId);
+    if (delta.cpus > 0 && alloc.cpus + delta.cpus > node.capacity.cpus * node.cpuOvercommit + 1e-9) {
+      throw new NoCapacityError(`node ${node.name} has not enough CPU left for this plan`);
+    }
+    if (delta.memoryMb > 0 && alloc.memoryMb + delta.memoryMb > node.capacity.memoryMb) {
+      throw new NoCapacityError(`node ${node.name} has not enough memory left for this plan`);
+    }
+    ctx.repos.environments.setPlan(id, planId, limits);
+  });
+}
+
+export function destroyEnvironment(ctx: Context, who: Principal, id: string): OperationRecord {
+  const env = environmentFor(ctx, who, id);
+  const pending = ctx.repos.operations.openFor(id).find((o) => o.kind === 'destroy');
+  if (pending) return pending;
+  return startOperation(ctx, { kind: 'destroy', resourceType: 'environment', resourceId: id, customerId: env.customerId }, () => {
+    ctx.repos.environments.setDesired(id, 'stopped');
+    ctx.repos.environments.setState(id, 'deleting');
+  });
+}
+
+function assertSettled(env: Environment): void {
+  if (env.state === 'deleting') throw new ConflictError('the environment is being deleted');
+  if (env.state === 'provisioning') throw new ConflictError('the environment is still being provisioned; wait for its operation');
+  if (env.state === 'migrating') throw new ConflictError('the environment is being migrated');
+}
+

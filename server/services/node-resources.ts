@@ -1,0 +1,52 @@
+import type { Template } from '../domain/types.js';
+import type { NodeClient } from '../docker/node-client.js';
+import type { Context } from './context.js';
+
+const inFlight = new Map<string, Promise<string>>();
+
+/**
+ * Makes sure a node holds the template's image and returns the reference to create
+ * containers from. Built archives are loaded once per node (the node's template
+ * cache); registry images are pulled if the node does not have them.
+ */
+export async function ensureTemplateImage(ctx: Context, nodeId: string, template: Template): Promise<string> {
+  const image = await ctx.images.resolve(template);
+  const ref = image.kind === 'registry' ? image.reference : image.imageId;
+  const key = `image:${nodeId}:${ref}`;
+  if (ctx.known.has(key)) return ref;
+  let pending = inFlight.get(key);
+  if (!pending) {
+    pending = (async () => {
+      const client = ctx.nodes.get(nodeId);
+      if (!(await client.hasImage(ref))) {
+        if (image.kind === 'registry') await pullOrExplain(client, ref);
+        else await client.loadImage(image.archive);
+      }
+      ctx.repos.nodes.markImageLoaded(nodeId, ref);
+      ctx.known.add(key);
+      return ref;
+    })().finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  return pending;
+}
+
+async function pullOrExplain(client: NodeClient, ref: string): Promise<void> {
+  try {
+    await client.pullImage(ref);
+  } catch (err) {
+    throw new Error(`image ${ref} is not on node ${client.name} and could not be pulled: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export async function ensureCustomerNetwork(ctx: Context, nodeId: string, customerId: string): Promise<void> {
+  const key = `net:${nodeId}:${customerId}`;
+  if (ctx.known.has(key)) return;
+  await ctx.nodes.get(nodeId).ensureCustomerNetwork(customerId, ctx.panelId);
+  ctx.known.add(key);
+}
+
+/** Forgets what was believed about a node, after it answered that something is missing. */
+export function forgetNodeResources(ctx: Context, nodeId: string): void {
+  for (const key of ctx.known) if (key.includes(`:${nodeId}:`)) ctx.known.delete(key);
+}

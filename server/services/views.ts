@@ -1,0 +1,43 @@
+import type { Allocation, Customer, Environment, NodeRecord, Plan, Template } from '../domain/types.js';
+import type { Context } from './context.js';
+
+/** The contract's shapes: what the API returns and the pages show. */
+
+export function environmentView(ctx: Context, env: Environment) {
+  const host = ctx.repos.nodes.get(env.nodeId)?.publicHost ?? null;
+  return {
+    id: env.id, name: env.name, customerId: env.customerId, nodeId: env.nodeId, templateId: env.templateId,
+    planId: env.planId, state: env.state, limits: env.limits,
+    endpoints: env.ports.map((p) => ({ name: p.name, protocol: p.protocol, host, port: p.hostPort })),
+    createdAt: env.createdAt, updatedAt: env.updatedAt,
+  };
+}
+export type EnvironmentView = ReturnType<typeof environmentView>;
+
+export function nodeView(node: NodeRecord, allocated: Allocation) {
+  return {
+    id: node.id, name: node.name, endpoint: node.endpoint, publicHost: node.publicHost, state: node.state,
+    status: node.status, capacity: node.capacity, allocated, maxEnvironments: node.maxEnvironments,
+    diskQuota: node.diskQuota, allowUnenforcedDisk: node.allowUnenforcedDisk, dockerVersion: node.dockerVersion,
+    storageDriver: node.storageDriver, cpuOvercommit: node.cpuOvercommit, lastSeenAt: node.lastSeenAt,
+    createdAt: node.createdAt, updatedAt: node.updatedAt,
+  };
+}
+
+export function planView(p: Plan) {
+  return { id: p.id, name: p.name, cpus: p.cpus, memoryMb: p.memoryMb, swapMb: p.swapMb, diskMb: p.diskMb, pids: p.pids,
+    createdAt: p.createdAt, updatedAt: p.updatedAt };
+}
+
+export function customerView(c: Customer) {
+  return { id: c.id, name: c.name, email: c.email, status: c.status, limits: c.limits, createdAt: c.createdAt, updatedAt: c.updatedAt };
+}
+
+export function templateView(ctx: Context, t: Template) {
+  const plan = t.defaults ? ctx.repos.plans.byName(t.defaults.plan) : undefined;
+  return {
+    id: t.id, name: t.name, version: t.version, description: t.description, ports: t.ports, dataPath: t.dataPath,
+    defaults: plan ? { planId: plan.id } : null,
+    source: t.source.type, capabilities: t.capabilities,
+  };
+}
