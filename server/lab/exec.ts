@@ -1,0 +1,123 @@
+// Running host tools with argument arrays (never a shell), and installing them when missing.
+import { execFile } from 'node:child_process';
+import { access, constants } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+export class CommandError extends Error {
+  constructor(
+    readonly command: string,
+    readonly code: number | string | null,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(`${command} failed (${String(code)}): ${(stderr || stdout).trim().slice(-2000)}`);
+    this.name = 'CommandError';
+  }
+}
+
+export interface RunOptions {
+  input?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      cmd,
+      args,
+      { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, env: opts.env ?? process.env },
+      (err, stdout, stderr) => {
+        if (err) {
+          const code = (err as NodeJS.ErrnoException & { code?: number | string }).code ?? null;
+          reject(new CommandError([cmd, ...args].join(' '), code, String(stdout), String(stderr)));
+        } else {
+          resolve({ stdout: String(stdout), stderr: String(stderr) });
+        }
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Like run, but a failure is returned rather than thrown (for best-effort cleanup). */
+export async function tryRun(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<boolean> {
+  try {
+    await run(cmd, args, opts);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const SEARCH_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+export async function findTool(name: string): Promise<string | null> {
+  const dirs = [...(process.env['PATH'] ?? '').split(':').filter(Boolean), ...SEARCH_PATH];
+  for (const dir of dirs) {
+    const p = path.join(dir, name);
+    try {
+      await access(p, constants.X_OK);
+      return p;
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+const REQUIRED_TOOLS = [
+  'dockerd', 'containerd', 'runc', 'mkfs.btrfs', 'btrfs', 'nsenter', 'losetup', 'mount', 'ip', 'openssl', 'iptables',
+];
+const PACKAGES = ['docker.io', 'btrfs-progs', 'iproute2', 'util-linux', 'openssl', 'iptables'];
+
+let toolsChecked: Promise<void> | null = null;
+
+/** Installs the host packages the lab needs, once per process, only if something is missing. */
+export function ensureTools(): Promise<void> {
+  toolsChecked ??= (async () => {
+    const missing: string[] = [];
+    for (const t of REQUIRED_TOOLS) if (!(await findTool(t))) missing.push(t);
+    if (missing.length === 0) return;
+    process.stderr.write(`kura-lab: missing ${missing.join(', ')}; installing ${PACKAGES.join(' ')} with apt-get\n`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    await run('apt-get', ['update'], { env, timeoutMs: 600_000 });
+    await run('apt-get', ['install', '-y', ...PACKAGES], { env, timeoutMs: 1_200_000 });
+    const still: string[] = [];
+    for (const t of missing) if (!(await findTool(t))) still.push(t);
+    if (still.length > 0) throw new Error(`kura-lab: still missing after apt-get install: ${still.join(', ')}`);
+  })();
+  toolsChecked.catch(() => {
+    toolsChecked = null;
+  });
+  return toolsChecked;
+}
+
+/** Runs fn over items with at most `limit` in flight; collects every outcome. */
+export async function pool<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await fn(items[i] as T) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
