@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { inject } from 'vitest';
+import { dockerCliArgs, type LabNode } from '../../server/lab/lab.js';
+
+const exec = promisify(execFile);
+
+export function labNodes(): LabNode[] {
+  return inject('lab').nodes;
+}
+
+export function labNode(index: number): LabNode {
+  const node = labNodes().find((n) => n.index === index);
+  if (!node) throw new Error(`lab node ${index} is not up`);
+  return node;
+}
+
+/** Runs the docker CLI against a lab node from outside the panel, as an operator would. */
+export async function docker(node: LabNode, ...args: string[]): Promise<string> {
+  const { stdout } = await exec('docker', [...dockerCliArgs(node), ...args], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}
+
+export async function dockerResult(node: LabNode, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec('docker', [...dockerCliArgs(node), ...args], { maxBuffer: 16 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+export async function inspect(node: LabNode, container: string): Promise<Record<string, any>> {
+  return JSON.parse(await docker(node, 'inspect', container))[0];
+}
+
+/** The body of POST /nodes for a lab node. */
+export function nodeBody(node: LabNode, extra: Record<string, unknown> = {}) {
+  return {
+    name: node.name,
+    endpoint: node.endpoint,
+    tls: { ca: fs.readFileSync(node.tls.ca, 'utf8'), cert: fs.readFileSync(node.tls.cert, 'utf8'), key: fs.readFileSync(node.tls.key, 'utf8') },
+    ...extra,
+  };
+}
+
+export async function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string } | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return null;
+  }
+}
