@@ -137,23 +137,29 @@ export class NodeClient {
     }, LOAD_TIMEOUT_MS);
   }
 
+  /**
+   * The customer's bridge network on this node. Docker's duplicate check is not atomic,
+   * so two racing creates (from a panel that was restarted mid-create) can leave two
+   * networks of one name: the oldest is kept and empty extras are removed.
+   */
   async ensureCustomerNetwork(customerId: string, panelId: string): Promise<string> {
     const name = customerNetworkName(customerId);
-    try {
-      await this.call('network inspect', () => this.api.getNetwork(name).inspect());
-      return name;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
+    const existing = (await this.call('network list', () => this.api.listNetworks({ filters: { name: [name] } })))
+      .filter((n) => n.Name === name)
+      .sort((a, b) => String(a.Created).localeCompare(String(b.Created)));
+    for (const extra of existing.slice(1)) {
+      try {
+        await this.call('network remove', () => this.api.getNetwork(extra.Id).remove());
+      } catch (err) {
+        if (!isNotFound(err) && !isConflict(err)) throw err;
+      }
     }
-    try {
-      await this.call('network create', () => this.api.createNetwork({
-        Name: name, Driver: 'bridge', CheckDuplicate: true,
-        Labels: { [LABEL.customer]: customerId, [LABEL.panel]: panelId },
-        Options: { 'com.docker.network.bridge.enable_icc': 'true' },
-      }));
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
+    if (existing.length > 0) return name;
+    await this.call('network create', () => this.api.createNetwork({
+      Name: name, Driver: 'bridge', CheckDuplicate: true,
+      Labels: { [LABEL.customer]: customerId, [LABEL.panel]: panelId },
+      Options: { 'com.docker.network.bridge.enable_icc': 'true' },
+    }));
     return name;
   }
 

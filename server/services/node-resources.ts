@@ -42,8 +42,17 @@ async function pullOrExplain(client: NodeClient, ref: string): Promise<void> {
 export async function ensureCustomerNetwork(ctx: Context, nodeId: string, customerId: string): Promise<void> {
   const key = `net:${nodeId}:${customerId}`;
   if (ctx.known.has(key)) return;
-  await ctx.nodes.get(nodeId).ensureCustomerNetwork(customerId, ctx.panelId);
-  ctx.known.add(key);
+  let pending = inFlight.get(key);
+  if (!pending) {
+    pending = ctx.nodes.get(nodeId).ensureCustomerNetwork(customerId, ctx.panelId)
+      .then((name) => {
+        ctx.known.add(key);
+        return name;
+      })
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  await pending;
 }
 
 /** Forgets what was believed about a node, after it answered that something is missing. */
