@@ -1,6 +1,6 @@
 // Test images without a registry: a static busybox turned into a 2 MB rootfs tar, kept in the
 // lab dir and `docker import`ed into nodes on demand.
-import { access, mkdir, mkdtemp, rm, symlink, copyFile, rename } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, rm, symlink, copyFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from './exec.js';
 import { dockerCliArgs, type LabNode } from './lab.js';
@@ -33,6 +33,8 @@ export async function busyboxRootfsTar(opts: { dir?: string } = {}): Promise<str
   await mkdir(images, { recursive: true });
   const root = await mkdtemp(path.join(images, 'rootfs-'));
   try {
+    // mkdtemp makes the folder 0700; as the image's / that would lock out every non-root user.
+    await chmod(root, 0o755);
     for (const d of ['bin', 'tmp', 'etc', 'proc', 'sys', 'dev', 'www']) await mkdir(path.join(root, d));
     await copyFile(BUSYBOX, path.join(root, 'bin', 'busybox'));
     const { stdout } = await run(BUSYBOX, ['--list']);

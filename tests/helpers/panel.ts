@@ -6,7 +6,7 @@ import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import type { Context } from '../../server/services/context.js';
 import type { LabNode } from '../../server/lab/lab.js';
-import { nodeBody } from './lab.js';
+import { docker, labNodes, nodeBody } from './lab.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 /** One image cache for the whole run, so the Debian template is built once. */
@@ -28,9 +28,10 @@ export interface TestPanel {
 }
 
 /** A real panel in this process with its own data dir; requests go through fastify's inject. */
-export async function startTestPanel(opts: { background?: boolean; dataDir?: string } = {}): Promise<TestPanel> {
+export async function startTestPanel(opts: { background?: boolean; dataDir?: string; templatesDir?: string } = {}): Promise<TestPanel> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kura-test-'));
-  const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: ADMIN_TOKEN, KURA_LOG_LEVEL: 'silent', KURA_IMAGE_CACHE: IMAGE_CACHE });
+  const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: ADMIN_TOKEN, KURA_LOG_LEVEL: 'silent', KURA_IMAGE_CACHE: IMAGE_CACHE,
+    ...(opts.templatesDir ? { KURA_TEMPLATES_DIR: opts.templatesDir } : {}) });
   const { app, ctx } = await buildApp({ config, background: opts.background ?? false });
   await app.ready();
   return {
@@ -57,6 +58,7 @@ export async function startTestPanel(opts: { background?: boolean; dataDir?: str
     },
     async close() {
       await app.close();
+      await removePanelContainers(ctx.panelId);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -101,4 +103,12 @@ export async function waitOperation(panel: TestPanel, id: string, timeoutS = 60)
     const res = await panel.api('GET', `/operations/${id}/wait?timeout=${Math.min(60, timeoutS)}`);
     if (['succeeded', 'failed', 'cancelled'].includes(res.body?.status) || Date.now() > deadline) return res.body;
   }
+}
+
+/** Removes every container a test panel made on the lab nodes, so later files start clean. */
+export async function removePanelContainers(panelId: string): Promise<void> {
+  await Promise.all(labNodes().map(async (node) => {
+    const ids = (await docker(node, 'ps', '-aq', '--filter', `label=io.kura.panel=${panelId}`)).split('\n').filter(Boolean);
+    if (ids.length > 0) await docker(node, 'rm', '-f', ...ids);
+  }));
 }

@@ -40,6 +40,7 @@ export function environmentsRepo(db: Db) {
     setPlan: db.prepare(`UPDATE environments SET plan_id = @planId, cpus = @cpus, memory_mb = @memoryMb, swap_mb = @swapMb,
       disk_mb = @diskMb, pids = @pids, updated_at = @now WHERE id = @id`),
     remove: db.prepare('DELETE FROM environments WHERE id = ?'),
+    movePort: db.prepare('UPDATE environment_ports SET host_port = ? WHERE environment_id = ? AND name = ?'),
     count: db.prepare('SELECT COUNT(*) AS n FROM environments WHERE node_id = ?'),
   };
 
@@ -106,12 +107,19 @@ export function environmentsRepo(db: Db) {
     remove(id: string): void {
       q.remove.run(id);
     },
+    /** Gives a port a new host port above `after`, when something outside the panel holds the old one. */
+    movePort(id: string, name: string, nodeId: string, protocol: string, after: number): number {
+      const port = freePort(nodeId, protocol, after + 1);
+      q.movePort.run(port, id, name);
+      return port;
+    },
   };
 
-  function freePort(nodeId: string, protocol: string): number {
-    let candidate = PORT_RANGE.first;
+  function freePort(nodeId: string, protocol: string, from = PORT_RANGE.first): number {
+    let candidate = from;
     for (const { host_port } of q.usedPorts.all(nodeId, protocol) as { host_port: number }[]) {
       if (host_port > candidate) break;
+      if (host_port < candidate) continue;
       if (host_port === candidate) candidate++;
     }
     if (candidate > PORT_RANGE.last) throw new Error(`no free host port left on node ${nodeId}`);

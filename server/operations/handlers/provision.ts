@@ -48,7 +48,12 @@ export function provisionHandler(ctx: Context): OperationHandler {
       const current = ctx.repos.environments.get(env.id)!;
       if (current.desiredState === 'running') {
         step.progress(85, 'starting');
-        await client.start(containerId);
+        await startFreeingPorts(ctx, current, containerId, async () => {
+          const moved = ctx.repos.environments.get(env.id)!;
+          const again = await client.createContainer(containerSpec({ environment: moved, template, node, image, panelId: ctx.panelId }));
+          ctx.repos.environments.setContainer(env.id, again, image);
+          return again;
+        });
         setEnvironmentState(ctx, env.id, 'running');
         return 'environment is running';
       }
@@ -59,6 +64,30 @@ export function provisionHandler(ctx: Context): OperationHandler {
       if (ctx.repos.environments.get(op.resource.id)) setEnvironmentState(ctx, op.resource.id, 'error');
     },
   };
+}
+
+/**
+ * Starts the container; when a host port turns out to be held by something the panel
+ * does not manage, the port moves to the next free one and the container is made again.
+ */
+async function startFreeingPorts(ctx: Context, env: Environment, containerId: string,
+  recreate: () => Promise<string>): Promise<void> {
+  let id = containerId;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ctx.nodes.get(env.nodeId).start(id);
+      return;
+    } catch (err) {
+      const taken = /Bind for [^ ]*:(\d+) failed: port is already allocated|:(\d+): bind: address already in use/.exec(String((err as Error).message));
+      const port = Number(taken?.[1] ?? taken?.[2]);
+      const binding = env.ports.find((p) => p.hostPort === port) ?? ctx.repos.environments.get(env.id)!.ports.find((p) => p.hostPort === port);
+      if (!taken || !binding || attempt >= 20) throw err;
+      ctx.log.info({ environment: env.id, port }, 'host port held outside the panel; moving to another');
+      ctx.repos.environments.movePort(env.id, binding.name, env.nodeId, binding.protocol, port);
+      await ctx.nodes.get(env.nodeId).remove(id);
+      id = await recreate();
+    }
+  }
 }
 
 async function adopt(ctx: Context, env: Environment): Promise<string> {
