@@ -8,6 +8,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 600_000,
-    reporters: ['default'],
+    // CI also asks for a JSON report, to print one plain line with the counts at the end.
+    reporters: process.env.KURA_TEST_REPORT ? ['default', 'json'] : ['default'],
+    ...(process.env.KURA_TEST_REPORT ? { outputFile: { json: process.env.KURA_TEST_REPORT } } : {}),
   },
 });

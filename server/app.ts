@@ -2,6 +2,8 @@ import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import fastifyView from '@fastify/view';
+import handlebars from 'handlebars';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
 import { openDatabase, type Db } from './db/connection.js';
@@ -26,6 +28,8 @@ import { registerErrorHandling } from './http/errors.js';
 import { validatorCompiler } from './http/validation.js';
 import { ErrorResponse } from './http/api/schemas.js';
 import { apiV1 } from './http/api/index.js';
+import { registerHome } from './http/ui/home.js';
+import { ROOT } from './config.js';
 
 export interface AppDeps {
   config: Config;
@@ -90,6 +94,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     hideUntagged: true,
   });
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  await app.register(fastifyView, { engine: { handlebars }, root: path.join(ROOT, 'views'), layout: 'layouts/main.hbs' });
+  registerHome(app);
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
   await app.register(apiV1(ctx), { prefix: '/api/v1' });

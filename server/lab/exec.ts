@@ -73,8 +73,10 @@ export async function findTool(name: string): Promise<string | null> {
 
 const REQUIRED_TOOLS = [
   'dockerd', 'containerd', 'runc', 'mkfs.btrfs', 'btrfs', 'nsenter', 'losetup', 'mount', 'ip', 'openssl', 'iptables',
+  // The panel host builds template images with these (static-site and debian-nginx).
+  'busybox', 'debootstrap',
 ];
-const PACKAGES = ['docker.io', 'btrfs-progs', 'iproute2', 'util-linux', 'openssl', 'iptables'];
+const PACKAGES = ['docker.io', 'btrfs-progs', 'iproute2', 'util-linux', 'openssl', 'iptables', 'busybox-static', 'debootstrap'];
 
 let toolsChecked: Promise<void> | null = null;
 

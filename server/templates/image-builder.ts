@@ -28,6 +28,8 @@ export function templateImages(opts: { cacheDir: string; debianMirror?: string; 
     debootstrap: debootstrapSource(opts.debianMirror),
   };
   const inFlight = new Map<string, Promise<TemplateImage>>();
+  // Templates do not change while the panel runs, so the digest is worked out once per template.
+  const resolved = new Map<string, TemplateImage>();
   const log = opts.log ?? (() => {});
 
   async function build(template: Template): Promise<TemplateImage> {
@@ -70,9 +72,14 @@ export function templateImages(opts: { cacheDir: string; debianMirror?: string; 
 
   return {
     resolve(template) {
+      const done = resolved.get(template.id);
+      if (done && (done.kind === 'registry' || fs.existsSync(done.archive))) return Promise.resolve(done);
       const existing = inFlight.get(template.id);
       if (existing) return existing;
-      const p = build(template).finally(() => inFlight.delete(template.id));
+      const p = build(template).then((image) => {
+        resolved.set(template.id, image);
+        return image;
+      }).finally(() => inFlight.delete(template.id));
       inFlight.set(template.id, p);
       return p;
     },

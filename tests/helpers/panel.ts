@@ -6,7 +6,8 @@ import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import type { Context } from '../../server/services/context.js';
 import type { LabNode } from '../../server/lab/lab.js';
-import { docker, labNodes, nodeBody } from './lab.js';
+import { labNodes, nodeBody } from './lab.js';
+import { removeLabelledContainers } from '../../server/lab/containers.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 /** One image cache for the whole run, so the Debian template is built once. */
@@ -107,8 +108,5 @@ export async function waitOperation(panel: TestPanel, id: string, timeoutS = 60)
 
 /** Removes every container a test panel made on the lab nodes, so later files start clean. */
 export async function removePanelContainers(panelId: string): Promise<void> {
-  await Promise.all(labNodes().map(async (node) => {
-    const ids = (await docker(node, 'ps', '-aq', '--filter', `label=io.kura.panel=${panelId}`)).split('\n').filter(Boolean);
-    if (ids.length > 0) await docker(node, 'rm', '-f', ...ids);
-  }));
+  await removeLabelledContainers(labNodes(), `io.kura.panel=${panelId}`);
 }

@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
-import { labUp, dockerCliArgs, type LabStatus } from '../../server/lab/lab.js';
-
-const exec = promisify(execFile);
+import { labUp, type LabStatus } from '../../server/lab/lab.js';
+import { removeLabelledContainers } from '../../server/lab/containers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,11 +11,6 @@ declare module 'vitest' {
 /** Brings up the three-node lab once for the run and clears containers earlier runs left behind. */
 export default async function setup(project: TestProject): Promise<void> {
   const lab = await labUp({ nodes: 3 });
-  await Promise.all(lab.nodes.map(async (node) => {
-    const args = dockerCliArgs(node);
-    const { stdout } = await exec('docker', [...args, 'ps', '-aq', '--filter', 'label=io.kura.panel']);
-    const ids = stdout.split('\n').filter(Boolean);
-    if (ids.length > 0) await exec('docker', [...args, 'rm', '-f', ...ids]);
-  }));
+  await removeLabelledContainers(lab.nodes, 'io.kura.panel');
   project.provide('lab', lab);
 }

@@ -1,0 +1,26 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { LabStatus } from '../lab/lab.js';
+import { removeLabelledContainers } from '../lab/containers.js';
+
+/**
+ * A demo starts fresh: the previous demo's database is removed together with the
+ * containers that demo panel made on the lab nodes (found by its panel label).
+ */
+export async function removeStaleDemo(dataDir: string, lab: LabStatus): Promise<void> {
+  const file = path.join(dataDir, 'kura.db');
+  if (!fs.existsSync(file)) return;
+  let panelId: string | undefined;
+  try {
+    const db = new Database(file, { readonly: true });
+    panelId = (db.prepare("SELECT value FROM settings WHERE key = 'panel_id'").get() as { value: string } | undefined)?.value;
+    db.close();
+  } catch (err) {
+    console.log(`- the previous demo database could not be read (${err instanceof Error ? err.message : String(err)}); starting over`);
+  }
+  if (panelId && /^[a-z0-9_]+$/.test(panelId)) {
+    await removeLabelledContainers(lab.nodes, `io.kura.panel=${panelId}`);
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
