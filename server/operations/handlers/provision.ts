@@ -46,6 +46,8 @@ export function provisionHandler(ctx: Context): OperationHandler {
       }
       ctx.repos.environments.setContainer(env.id, containerId, image);
       const current = ctx.repos.environments.get(env.id)!;
+      // A delete that came in meanwhile waits behind this operation; leave the state to it.
+      if (current.state === 'deleting') return 'environment is being deleted';
       if (current.desiredState === 'running') {
         step.progress(85, 'starting');
         await startFreeingPorts(ctx, current, containerId, async () => {
