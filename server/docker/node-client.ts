@@ -34,6 +34,8 @@ export interface ContainerState {
 }
 
 const CALL_TIMEOUT_MS = 30_000;
+/** Reads a person is waiting on (stats, logs) give up sooner than work in an operation. */
+const READ_TIMEOUT_MS = 5_000;
 const LOAD_TIMEOUT_MS = 15 * 60_000;
 
 /** Parses `tcp://host:port` or `unix:///path`; anything else is refused. */
@@ -235,16 +237,16 @@ export class NodeClient {
   async stats(id: string): Promise<EnvironmentStats> {
     const container = this.api.getContainer(id);
     const [raw, info] = await Promise.all([
-      this.call('container stats', () => container.stats({ stream: false })),
+      this.call('container stats', () => container.stats({ stream: false }), READ_TIMEOUT_MS),
       // The typings lack the `size` query that makes Docker report the writable layer's size.
-      this.call('container inspect', () => (container.inspect as (o: object) => Promise<{ SizeRw?: number }>)({ size: true })),
+      this.call('container inspect', () => (container.inspect as (o: object) => Promise<{ SizeRw?: number }>)({ size: true }), READ_TIMEOUT_MS),
     ]);
     return readStats(raw, info.SizeRw ?? null);
   }
 
   async logs(id: string, tail: number): Promise<string> {
     const buf = await this.call('container logs', () =>
-      this.api.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false, timestamps: false }));
+      this.api.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false, timestamps: false }), READ_TIMEOUT_MS);
     return demuxLogs(buf as unknown as Buffer);
   }
 
