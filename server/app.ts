@@ -24,7 +24,8 @@ import type { Context } from './services/context.js';
 import { bootstrapAccounts } from './services/bootstrap.js';
 import { reconcileAll } from './services/reconcile.js';
 import { startNodeHealth } from './services/node-health.js';
-import { registerErrorHandling } from './http/errors.js';
+import { frameworkErrors, registerErrorHandling } from './http/errors.js';
+import { registerBodyRules } from './http/body.js';
 import { validatorCompiler } from './http/validation.js';
 import { ErrorResponse } from './http/api/schemas.js';
 import { apiV1 } from './http/api/index.js';
@@ -51,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   const app = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: ['req.headers.authorization'] },
     bodyLimit: 1024 * 1024,
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
   const log = app.log;
 
@@ -80,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
 
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
+  registerBodyRules(app);
   app.addSchema(ErrorResponse);
   await app.register(swagger, {
     openapi: {

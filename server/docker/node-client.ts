@@ -225,12 +225,14 @@ export class NodeClient {
     await this.call('container update', () => this.api.getContainer(id).update(resourceLimits(limits)));
   }
 
-  /** Removes a container and its writable layer; a container already gone is fine. */
+  /** Removes a container and its writable layer; one already gone, or going, is fine. */
   async remove(id: string): Promise<void> {
     try {
       await this.call('container remove', () => this.api.getContainer(id).remove({ force: true, v: true }), 60_000);
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (isNotFound(err)) return;
+      if (isConflict(err) && /already in progress/.test((err as Error).message)) return;
+      throw err;
     }
   }
 

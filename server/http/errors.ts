@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorObject } from 'ajv';
 import { KuraError, STATUS_OF, type ErrorCode } from '../lib/errors.js';
 import { describeError, failingField } from './validation.js';
@@ -26,9 +26,9 @@ export function toErrorBody(err: FastifyError | KuraError | Error): { status: nu
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
+    // The contract pairs bad_request with 400 only, so 413, 414 and 415 are answered as 400 too.
     const code = CODE_OF_STATUS[status] ?? 'bad_request';
-    return { status: code === 'bad_request' && status !== 413 && status !== 415 ? 400 : status,
-      body: { error: { code, message: friendly(fe) } } };
+    return { status: code === 'bad_request' ? 400 : status, body: { error: { code, message: friendly(fe) } } };
   }
   return { status: 500, body: { error: { code: 'internal', message: 'internal error; the panel log has the details' } } };
 }
@@ -42,9 +42,19 @@ function friendly(fe: FastifyError): string {
       return 'unsupported Content-Type; send application/json';
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return 'the request body is too large';
+    case 'FST_ERR_BAD_URL':
+      return 'the URL is not valid (bad percent-encoding)';
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return 'a path parameter is too long';
     default:
       return fe.message;
   }
+}
+
+/** Errors fastify raises before routing (bad URLs) go through the same mapping. */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } = toErrorBody(err);
+  void reply.code(status).type('application/json').send(body);
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

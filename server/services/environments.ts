@@ -7,6 +7,7 @@ import type { OperationRecord } from '../db/repos/operations.js';
 import type { Context } from './context.js';
 import { startOperation } from './operations.js';
 import { publishEnvironment } from './environment-state.js';
+import { assertDiskHoldsImage } from './node-resources.js';
 
 export interface CreateEnvironmentInput {
   name: string;
@@ -65,6 +66,9 @@ export function createEnvironment(ctx: Context, who: Principal, input: CreateEnv
       throw new NoCapacityError(input.nodeId ? `node ${input.nodeId} cannot take this environment: ${result.excluded[0]?.reason ?? 'unknown'}`
         : 'no node can take this environment', { excluded: result.excluded });
     }
+    const placed = candidates.find((c) => c.node.id === result.placement.nodeId)!.node;
+    const built = ctx.images.peek(template.id);
+    assertDiskHoldsImage(placed, template, built?.kind === 'archive' ? built.sizeBytes : undefined, limits.diskMb);
     ctx.repos.environments.insert(
       { id, name: input.name, customerId, nodeId: result.placement.nodeId, templateId: template.id, planId: plan.id, limits },
       template.ports.map((p) => ({ name: p.name, protocol: p.protocol, containerPort: p.port })),

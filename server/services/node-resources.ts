@@ -1,4 +1,5 @@
 import type { Template } from '../domain/types.js';
+import { KuraError } from '../lib/errors.js';
 import type { NodeClient } from '../docker/node-client.js';
 import type { Context } from './context.js';
 
@@ -58,4 +59,18 @@ export async function ensureCustomerNetwork(ctx: Context, nodeId: string, custom
 /** Forgets what was believed about a node, after it answered that something is missing. */
 export function forgetNodeResources(ctx: Context, nodeId: string): void {
   for (const key of ctx.known) if (key.includes(`:${nodeId}:`)) ctx.known.delete(key);
+}
+
+/**
+ * On btrfs the template image lives inside the container's quota, so a plan's disk must
+ * be larger than the image; say so plainly instead of letting Docker fail obscurely.
+ */
+export function assertDiskHoldsImage(node: { name: string; storageDriver: string }, template: Template,
+  sizeBytes: number | undefined, diskMb: number): void {
+  if (node.storageDriver !== 'btrfs' || sizeBytes === undefined) return;
+  const imageMb = Math.ceil(sizeBytes / 1048576);
+  if (imageMb + 16 > diskMb) {
+    throw new KuraError('conflict', `the plan's ${diskMb} MiB of disk cannot hold template ${template.id} (${imageMb} MiB) on node ${node.name}: ` +
+      'its btrfs storage counts the template inside each environment\'s disk quota; choose a plan with more disk', { field: 'planId' });
+  }
 }

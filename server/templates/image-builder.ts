@@ -15,6 +15,8 @@ export type TemplateImage =
 
 export interface TemplateImages {
   resolve(template: Template): Promise<TemplateImage>;
+  /** The template's image if it was already built or resolved in this process. */
+  peek(templateId: string): TemplateImage | undefined;
 }
 
 /**
@@ -71,6 +73,7 @@ export function templateImages(opts: { cacheDir: string; debianMirror?: string; 
   }
 
   return {
+    peek: (templateId) => resolved.get(templateId),
     resolve(template) {
       const done = resolved.get(template.id);
       if (done && (done.kind === 'registry' || fs.existsSync(done.archive))) return Promise.resolve(done);

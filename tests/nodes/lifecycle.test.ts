@@ -101,6 +101,24 @@ describe('environment lifecycle on a real node, checked with the docker CLI', ()
     expect((await panel.api('GET', `/environments/${env.id}`)).body.planId).toBe(seed.planId);
   });
 
+  it('says plainly when a plan is too small to hold the OS template on btrfs', async () => {
+    const tiny = await panel.api('POST', '/plans', { name: 'tiny-disk', cpus: 0.5, memoryMb: 64, diskMb: 64, pids: 64 });
+    const body = { name: 'deb-tiny', templateId: 'debian-nginx', planId: tiny.body.id, customerId: seed.customerId };
+    // The first request may not know the image's size yet: then its operation fails with the reason.
+    const first = await panel.api('POST', '/environments', body);
+    if (first.status === 202) {
+      const op = await waitOperation(panel, first.body.operation.id, 300);
+      expect(op.status).toBe('failed');
+      expect(op.error).toMatchObject({ code: 'conflict' });
+      expect(op.error.message).toMatch(/cannot hold template debian-nginx/);
+      await waitOperation(panel, (await panel.api('DELETE', `/environments/${first.body.environment.id}`)).body.operation.id);
+    }
+    // Once the image is built, the refusal comes before anything is reserved.
+    const again = await panel.api('POST', '/environments', { ...body, name: 'deb-tiny-2' });
+    expect(again.status).toBe(409);
+    expect(again.body.error.message).toMatch(/64 MiB of disk cannot hold template debian-nginx/);
+  });
+
   it('replays a POST with the same Idempotency-Key and refuses a different body with it', async () => {
     const body = { name: 'idem', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId };
     const headers = { 'idempotency-key': 'create-idem-1' };

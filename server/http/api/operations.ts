@@ -19,7 +19,7 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
 
   app.get('/operations', {
     schema: { tags, summary: 'List operations, optionally for one resource',
-      querystring: Type.Object({ ...ListQuery, resourceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }),
+      querystring: Type.Object({ ...ListQuery, resourceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })) }),
       response: { 200: page(Operation), ...errors(400, 401) } },
   }, async (request) => {
     const who = principal(request);

@@ -3,7 +3,7 @@ import { isConflict } from '../../docker/errors.js';
 import type { Environment } from '../../domain/types.js';
 import { KuraError, NodeCallError } from '../../lib/errors.js';
 import type { Context } from '../../services/context.js';
-import { ensureCustomerNetwork, ensureTemplateImage, forgetNodeResources } from '../../services/node-resources.js';
+import { assertDiskHoldsImage, ensureCustomerNetwork, ensureTemplateImage, forgetNodeResources } from '../../services/node-resources.js';
 import { setEnvironmentState } from '../../services/environment-state.js';
 import type { OperationHandler } from '../runner.js';
 
@@ -24,6 +24,8 @@ export function provisionHandler(ctx: Context): OperationHandler {
 
       step.progress(5, 'preparing the template image');
       const image = await ensureTemplateImage(ctx, env.nodeId, template);
+      const built = ctx.images.peek(template.id);
+      assertDiskHoldsImage(node, template, built?.kind === 'archive' ? built.sizeBytes : undefined, env.limits.diskMb);
       step.progress(60, 'creating the network');
       await ensureCustomerNetwork(ctx, env.nodeId, env.customerId);
       step.progress(70, 'creating the container');
