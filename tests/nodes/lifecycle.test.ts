@@ -22,6 +22,9 @@ describe('environment lifecycle on a real node, checked with the docker CLI', ()
     expect(res.body).toMatchObject({ status: 'online', state: 'active', diskQuota: true, storageDriver: 'btrfs', maxEnvironments: 30 });
     expect(res.body.capacity.cpus).toBeGreaterThan(0);
     expect(res.body.dockerVersion).toMatch(/^20\./);
+    const row = panel.ctx.repos.db.prepare('SELECT tls_key_enc FROM nodes WHERE id = ?').get(nodeId) as { tls_key_enc: string };
+    expect(row.tls_key_enc).toMatch(/^v1\./);
+    expect(row.tls_key_enc).not.toContain('PRIVATE KEY');
   });
 
   it('creates, serves, stops, starts, restarts, resizes and destroys an environment', async () => {
