@@ -68,6 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
       tls: c.ca && c.cert && c.keySealed ? { ca: c.ca, cert: c.cert, key: secrets.open(c.keySealed) } : undefined };
   });
   const events = new EventBus();
+  // The runner's handlers take the context, so the context is completed with the runner just below.
   const ctx = {
     config, repos, templates, secrets, nodes, events, log, panelId, known: new Set<string>(),
     images: templateImages({ cacheDir: config.imageCacheDir, debianMirror: config.debianMirror, log: (line) => log.info(line) }),
