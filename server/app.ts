@@ -22,8 +22,7 @@ import { templateImages } from './templates/image-builder.js';
 import { EventBus } from './services/events.js';
 import type { Context } from './services/context.js';
 import { bootstrapAccounts } from './services/bootstrap.js';
-import { reconcileAll } from './services/reconcile.js';
-import { startNodeHealth } from './services/node-health.js';
+import { startFleetWatch } from './services/fleet-watch.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { registerBodyRules } from './http/body.js';
 import { validatorCompiler } from './http/validation.js';
@@ -104,17 +103,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
   await app.register(apiV1(ctx), { prefix: '/api/v1' });
 
-  let stopHealth: (() => void) | null = null;
+  let watch: ReturnType<typeof startFleetWatch> | null = null;
   app.addHook('onReady', async () => {
     ctx.runner.recover();
     repos.idempotency.purgeOlderThan(48);
-    if (deps.background !== false) {
-      void reconcileAll(ctx);
-      stopHealth = startNodeHealth(ctx);
-    }
+    // The watch reconciles every node on its first beat, then follows Docker's events.
+    if (deps.background !== false) watch = startFleetWatch(ctx);
   });
   app.addHook('onClose', async () => {
-    stopHealth?.();
+    await watch?.stop();
     await ctx.runner.close();
     db.close();
   });

@@ -6,6 +6,7 @@ import { tokensRepo } from './repos/tokens.js';
 import { environmentsRepo } from './repos/environments.js';
 import { operationsRepo } from './repos/operations.js';
 import { idempotencyRepo } from './repos/idempotency.js';
+import { environmentEventsRepo } from './repos/environment-events.js';
 
 export interface Repos {
   db: Db;
@@ -16,6 +17,7 @@ export interface Repos {
   environments: ReturnType<typeof environmentsRepo>;
   operations: ReturnType<typeof operationsRepo>;
   idempotency: ReturnType<typeof idempotencyRepo>;
+  environmentEvents: ReturnType<typeof environmentEventsRepo>;
   settings: { get(key: string): string | undefined; set(key: string, value: string): void };
 }
 
@@ -32,6 +34,7 @@ export function repos(db: Db): Repos {
     environments: environmentsRepo(db),
     operations: operationsRepo(db),
     idempotency: idempotencyRepo(db),
+    environmentEvents: environmentEventsRepo(db),
     settings: {
       get: (key) => (getSetting.get(key) as { value: string } | undefined)?.value,
       set: (key, value) => void setSetting.run(key, value),

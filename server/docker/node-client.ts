@@ -4,7 +4,9 @@ import https from 'node:https';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 import type { Limits } from '../domain/types.js';
-import { NodeCallError } from '../lib/errors.js';
+import { NodeCallError, NodeUnavailableError } from '../lib/errors.js';
+import { CircuitBreaker } from './breaker.js';
+import { eventParser, type ContainerEvent } from './node-events.js';
 import { nodeError, isNotFound, isConflict } from './errors.js';
 import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
 import { readStats, demuxLogs, type EnvironmentStats } from './stats.js';
@@ -33,7 +35,7 @@ export interface ContainerState {
   hostConfig: { NanoCpus: number; Memory: number; MemorySwap: number; PidsLimit: number };
 }
 
-const CALL_TIMEOUT_MS = 30_000;
+const CALL_TIMEOUT_MS = 15_000;
 /** Reads a person is waiting on (stats, logs) give up sooner than work in an operation. */
 const READ_TIMEOUT_MS = 5_000;
 const LOAD_TIMEOUT_MS = 15 * 60_000;
@@ -56,6 +58,11 @@ export function parseEndpoint(endpoint: string): { kind: 'tcp'; host: string; po
 export class NodeClient {
   private readonly api: Docker;
   private readonly bulk: Docker;
+  /** Long-lived streams (events) have no idle timeout; the heartbeat watches the node instead. */
+  private readonly stream: Docker;
+  readonly breaker: CircuitBreaker;
+  /** Called after every call with its duration and whether it failed (for metrics). */
+  onCall: ((call: string, ms: number, failed: boolean) => void) | null = null;
 
   constructor(readonly conn: NodeConnection) {
     const ep = parseEndpoint(conn.endpoint);
@@ -74,13 +81,18 @@ export class NodeClient {
     };
     this.api = make(CALL_TIMEOUT_MS);
     this.bulk = make(LOAD_TIMEOUT_MS);
+    this.stream = make(0);
+    this.breaker = new CircuitBreaker(conn.name);
   }
 
   get name(): string {
     return this.conn.name;
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>, deadlineMs = CALL_TIMEOUT_MS): Promise<T> {
+  private async call<T>(what: string, fn: () => Promise<T>, deadlineMs = CALL_TIMEOUT_MS, probe = false): Promise<T> {
+    if (!probe) this.breaker.check(what);
+    const started = performance.now();
+    let failed = false;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${deadlineMs} ms`), { code: 'ETIMEDOUT' })), deadlineMs);
@@ -88,9 +100,13 @@ export class NodeClient {
     try {
       return await Promise.race([fn(), deadline]);
     } catch (err) {
-      throw nodeError(this.conn.name, what, err);
+      failed = true;
+      const mapped = nodeError(this.conn.name, what, err);
+      if (mapped instanceof NodeUnavailableError) this.breaker.trip(mapped.message);
+      throw mapped;
     } finally {
       clearTimeout(timer);
+      this.onCall?.(what, performance.now() - started, failed);
     }
   }
 
@@ -107,8 +123,30 @@ export class NodeClient {
     }, deadlineMs);
   }
 
+  /** The heartbeat: goes out even while the breaker is open, and closes it on an answer. */
   async ping(deadlineMs = 5000): Promise<void> {
-    await this.call('ping', () => this.api.ping(), deadlineMs);
+    await this.call('ping', () => this.api.ping(), deadlineMs, true);
+    this.breaker.reset();
+  }
+
+  /**
+   * Follows the node's container events for this panel's containers from `since`
+   * (seconds) on. Resolves once the stream is open; `ended` settles when it closes.
+   */
+  async watchEvents(panelLabel: string, since: number | undefined, onEvent: (e: ContainerEvent) => void):
+    Promise<{ close(): void; ended: Promise<void> }> {
+    const stream = await this.call('events', () => this.stream.getEvents({
+      ...(since !== undefined ? { since } : {}),
+      filters: { type: ['container'], label: [panelLabel] },
+    }), 5000) as NodeJS.ReadableStream & { destroy(): void };
+    const parse = eventParser(onEvent);
+    const ended = new Promise<void>((resolve) => {
+      stream.on('data', parse);
+      stream.on('end', () => resolve());
+      stream.on('close', () => resolve());
+      stream.on('error', () => resolve());
+    });
+    return { close: () => stream.destroy(), ended };
   }
 
   async hasImage(ref: string): Promise<boolean> {

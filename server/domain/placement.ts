@@ -35,8 +35,9 @@ export function exclusionReason(c: Candidate, limits: Limits, opts: { pinned?: b
   if (allocated.cpus + limits.cpus > cpuCap + 1e-9) {
     return `not enough CPU: ${round(cpuCap - allocated.cpus)} of ${round(cpuCap)} free, ${limits.cpus} needed`;
   }
-  if (allocated.memoryMb + limits.memoryMb > node.capacity.memoryMb) {
-    return `not enough memory: ${node.capacity.memoryMb - allocated.memoryMb} MiB free, ${limits.memoryMb} MiB needed`;
+  const memCap = Math.floor(node.capacity.memoryMb * node.memoryOvercommit);
+  if (allocated.memoryMb + limits.memoryMb > memCap) {
+    return `not enough memory: ${memCap - allocated.memoryMb} of ${memCap} MiB free, ${limits.memoryMb} MiB needed`;
   }
   if (node.capacity.diskMb !== null && allocated.diskMb + limits.diskMb > node.capacity.diskMb) {
     return `not enough disk: ${node.capacity.diskMb - allocated.diskMb} MiB free, ${limits.diskMb} MiB needed`;
@@ -52,7 +53,7 @@ export function placementScore(c: Candidate, limits: Limits): number {
   const { node, allocated } = c;
   const fractions = [
     1 - (allocated.cpus + limits.cpus) / (node.capacity.cpus * node.cpuOvercommit),
-    1 - (allocated.memoryMb + limits.memoryMb) / node.capacity.memoryMb,
+    1 - (allocated.memoryMb + limits.memoryMb) / (node.capacity.memoryMb * node.memoryOvercommit),
     1 - (allocated.environments + 1) / node.maxEnvironments,
   ];
   if (node.capacity.diskMb !== null && node.capacity.diskMb > 0) {

@@ -27,6 +27,7 @@ export interface NodeRecord {
   status: NodeStatus;
   capacity: { cpus: number; memoryMb: number; diskMb: number | null };
   cpuOvercommit: number;
+  memoryOvercommit: number;
   maxEnvironments: number;
   diskQuota: boolean;
   allowUnenforcedDisk: boolean;
@@ -84,8 +85,15 @@ export interface Environment {
   imageId: string | null;
   containerId: string | null;
   ports: PortBinding[];
+  /** How the container differs from what the panel wants, when it does. */
+  drift: Drift | null;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface Drift {
+  detectedAt: string;
+  differences: { field: string; expected: string | number | boolean; actual: string | number | boolean | null }[];
 }
 
 export interface TemplatePort {

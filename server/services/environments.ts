@@ -1,7 +1,7 @@
 import { chooseNode } from '../domain/placement.js';
 import { checkCustomerLimits } from '../domain/quotas.js';
 import type { Environment, Limits, Principal } from '../domain/types.js';
-import { BadRequestError, ConflictError, ForbiddenError, NoCapacityError, NotFoundError } from '../lib/errors.js';
+import { BadRequestError, ConflictError, ForbiddenError, KuraError, NoCapacityError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { OperationRecord } from '../db/repos/operations.js';
 import type { Context } from './context.js';
@@ -81,6 +81,7 @@ export function createEnvironment(ctx: Context, who: Principal, input: CreateEnv
 export function environmentAction(ctx: Context, who: Principal, id: string, action: 'start' | 'stop' | 'restart'): OperationRecord {
   const env = environmentFor(ctx, who, id);
   assertSettled(env);
+  assertNodeOnline(ctx, env);
   if (action !== 'stop' && ctx.repos.customers.get(env.customerId)?.status === 'suspended') {
     throw new ConflictError('the customer is suspended; environments cannot start until the customer is resumed');
   }
@@ -92,6 +93,7 @@ export function environmentAction(ctx: Context, who: Principal, id: string, acti
 export function resizeEnvironment(ctx: Context, who: Principal, id: string, planId: string): OperationRecord {
   const env = environmentFor(ctx, who, id);
   assertSettled(env);
+  assertNodeOnline(ctx, env);
   const plan = ctx.repos.plans.get(planId);
   if (!plan) throw new BadRequestError(`plan ${planId} does not exist`, { field: 'planId' });
   if (plan.diskMb !== env.limits.diskMb) {
@@ -112,7 +114,7 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
     if (delta.cpus > 0 && alloc.cpus + delta.cpus > node.capacity.cpus * node.cpuOvercommit + 1e-9) {
       throw new NoCapacityError(`node ${node.name} has not enough CPU left for this plan`);
     }
-    if (delta.memoryMb > 0 && alloc.memoryMb + delta.memoryMb > node.capacity.memoryMb) {
+    if (delta.memoryMb > 0 && alloc.memoryMb + delta.memoryMb > node.capacity.memoryMb * node.memoryOvercommit) {
       throw new NoCapacityError(`node ${node.name} has not enough memory left for this plan`);
     }
     ctx.repos.environments.setPlan(id, planId, limits);
@@ -123,10 +125,20 @@ export function destroyEnvironment(ctx: Context, who: Principal, id: string): Op
   const env = environmentFor(ctx, who, id);
   const pending = ctx.repos.operations.openFor(id).find((o) => o.kind === 'destroy');
   if (pending) return pending;
+  assertNodeOnline(ctx, env);
   return startOperation(ctx, { kind: 'destroy', resourceType: 'environment', resourceId: id, customerId: env.customerId }, () => {
     ctx.repos.environments.setDesired(id, 'stopped');
     ctx.repos.environments.setState(id, 'deleting');
   });
+}
+
+/** An action on an environment whose node is known to be offline is refused at once, not queued to time out. */
+function assertNodeOnline(ctx: Context, env: Environment): void {
+  const node = ctx.repos.nodes.get(env.nodeId);
+  if (node?.status === 'offline') {
+    throw new KuraError('node_unavailable', `node ${node.name} is offline (last seen ${node.lastSeenAt ?? 'never'}); try again when it is back`,
+      { node: node.name });
+  }
 }
 
 function assertSettled(env: Environment): void {

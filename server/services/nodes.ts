@@ -1,6 +1,7 @@
 import { parseEndpoint } from '../docker/node-client.js';
 import { probeNode } from '../docker/registry.js';
-import type { NodeRecord, NodeState } from '../domain/types.js';
+import type { NodeRecord } from '../domain/types.js';
+import type { NodePatch } from '../db/repos/nodes.js';
 import { BadRequestError, ConflictError, KuraError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { probeImage } from '../templates/probe-image.js';
@@ -68,7 +69,7 @@ export function nodeWithAllocation(ctx: Context, node: NodeRecord) {
   return nodeView(node, ctx.repos.nodes.allocation(node.id));
 }
 
-export function patchNode(ctx: Context, id: string, patch: { state?: NodeState | undefined; maxEnvironments?: number | undefined; publicHost?: string | undefined }): NodeRecord {
+export function patchNode(ctx: Context, id: string, patch: NodePatch): NodeRecord {
   getNode(ctx, id);
   ctx.repos.nodes.patch(id, patch);
   return getNode(ctx, id);

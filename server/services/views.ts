@@ -7,7 +7,7 @@ export function environmentView(ctx: Context, env: Environment) {
   const host = ctx.repos.nodes.get(env.nodeId)?.publicHost ?? null;
   return {
     id: env.id, name: env.name, customerId: env.customerId, nodeId: env.nodeId, templateId: env.templateId,
-    planId: env.planId, state: env.state, limits: env.limits,
+    planId: env.planId, state: env.state, limits: env.limits, drift: env.drift,
     endpoints: env.ports.map((p) => ({ name: p.name, protocol: p.protocol, host, port: p.hostPort })),
     createdAt: env.createdAt, updatedAt: env.updatedAt,
   };
@@ -19,7 +19,8 @@ export function nodeView(node: NodeRecord, allocated: Allocation) {
     id: node.id, name: node.name, endpoint: node.endpoint, publicHost: node.publicHost, state: node.state,
     status: node.status, capacity: node.capacity, allocated, maxEnvironments: node.maxEnvironments,
     diskQuota: node.diskQuota, allowUnenforcedDisk: node.allowUnenforcedDisk, dockerVersion: node.dockerVersion,
-    storageDriver: node.storageDriver, cpuOvercommit: node.cpuOvercommit, lastSeenAt: node.lastSeenAt,
+    storageDriver: node.storageDriver, cpuOvercommit: node.cpuOvercommit, memoryOvercommit: node.memoryOvercommit,
+    lastSeenAt: node.lastSeenAt,
     createdAt: node.createdAt, updatedAt: node.updatedAt,
   };
 }

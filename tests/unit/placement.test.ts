@@ -5,7 +5,7 @@ import type { Limits, NodeRecord } from '../../server/domain/types.js';
 function node(id: string, over: Partial<NodeRecord> = {}): NodeRecord {
   return {
     id, name: id, endpoint: 'unix:///x', publicHost: '127.0.0.1', state: 'active', status: 'online',
-    capacity: { cpus: 4, memoryMb: 8192, diskMb: null }, cpuOvercommit: 1, maxEnvironments: 30, diskQuota: true,
+    capacity: { cpus: 4, memoryMb: 8192, diskMb: null }, cpuOvercommit: 1, memoryOvercommit: 1, maxEnvironments: 30, diskQuota: true,
     allowUnenforcedDisk: false, dockerVersion: '20.10', storageDriver: 'btrfs', lastSeenAt: null, createdAt: '', updatedAt: '',
     ...over,
   };

@@ -1,11 +1,12 @@
 import type { Db } from '../connection.js';
-import type { Environment, EnvironmentState, Limits, PortBinding } from '../../domain/types.js';
+import type { Drift, Environment, EnvironmentState, Limits, PortBinding } from '../../domain/types.js';
 import { nowIso } from '../../lib/ids.js';
 
 interface EnvRow {
   id: string; name: string; customer_id: string; node_id: string; template_id: string; plan_id: string;
   state: EnvironmentState; desired_state: 'running' | 'stopped'; cpus: number; memory_mb: number; swap_mb: number;
-  disk_mb: number; pids: number; image_id: string | null; container_id: string | null; created_at: string; updated_at: string;
+  disk_mb: number; pids: number; image_id: string | null; container_id: string | null; drift: string | null;
+  created_at: string; updated_at: string;
 }
 interface PortRow { environment_id: string; name: string; protocol: 'tcp' | 'udp'; container_port: number; host_port: number }
 
@@ -42,13 +43,17 @@ export function environmentsRepo(db: Db) {
     remove: db.prepare('DELETE FROM environments WHERE id = ?'),
     movePort: db.prepare('UPDATE environment_ports SET host_port = ? WHERE environment_id = ? AND name = ?'),
     count: db.prepare('SELECT COUNT(*) AS n FROM environments WHERE node_id = ?'),
+    setDrift: db.prepare('UPDATE environments SET drift = ?, updated_at = ? WHERE id = ?'),
+    markUnknown: db.prepare(`UPDATE environments SET state = 'unknown', updated_at = ? WHERE node_id = ?
+      AND state IN ('running', 'stopped', 'error')`),
   };
 
   const toEnv = (r: EnvRow, ports: PortBinding[]): Environment => ({
     id: r.id, name: r.name, customerId: r.customer_id, nodeId: r.node_id, templateId: r.template_id, planId: r.plan_id,
     state: r.state, desiredState: r.desired_state,
     limits: { cpus: r.cpus, memoryMb: r.memory_mb, swapMb: r.swap_mb, diskMb: r.disk_mb, pids: r.pids },
-    imageId: r.image_id, containerId: r.container_id, ports, createdAt: r.created_at, updatedAt: r.updated_at,
+    imageId: r.image_id, containerId: r.container_id, ports, drift: r.drift ? JSON.parse(r.drift) as Drift : null,
+    createdAt: r.created_at, updatedAt: r.updated_at,
   });
   const toPort = (p: PortRow): PortBinding => ({ name: p.name, protocol: p.protocol, containerPort: p.container_port, hostPort: p.host_port });
 
@@ -94,6 +99,13 @@ export function environmentsRepo(db: Db) {
     },
     setState(id: string, state: EnvironmentState): void {
       q.setState.run(state, nowIso(), id);
+    },
+    setDrift(id: string, drift: Drift | null): void {
+      q.setDrift.run(drift === null ? null : JSON.stringify(drift), nowIso(), id);
+    },
+    /** Environments on an unreachable node: their state is not known, so none is claimed. */
+    markUnknownOnNode(nodeId: string): number {
+      return q.markUnknown.run(nowIso(), nodeId).changes;
     },
     setDesired(id: string, desired: 'running' | 'stopped'): void {
       q.setDesired.run(desired, nowIso(), id);

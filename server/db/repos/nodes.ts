@@ -6,7 +6,7 @@ interface NodeRow {
   id: string; name: string; endpoint: string; public_host: string;
   tls_ca: string | null; tls_cert: string | null; tls_key_enc: string | null;
   state: NodeState; status: NodeStatus; cpus: number; memory_mb: number; disk_mb: number | null;
-  cpu_overcommit: number; max_environments: number; disk_quota: number; allow_unenforced_disk: number;
+  cpu_overcommit: number; memory_overcommit: number; max_environments: number; disk_quota: number; allow_unenforced_disk: number;
   docker_version: string; storage_driver: string; last_seen_at: string | null; created_at: string; updated_at: string;
 }
 
@@ -16,14 +16,22 @@ export interface NodeTls {
   keySealed: string | null;
 }
 
-export interface NewNode extends Omit<NodeRecord, 'createdAt' | 'updatedAt' | 'lastSeenAt' | 'status' | 'state'> {
+export interface NodePatch {
+  state?: NodeState | undefined;
+  maxEnvironments?: number | undefined;
+  publicHost?: string | undefined;
+  cpuOvercommit?: number | undefined;
+  memoryOvercommit?: number | undefined;
+}
+
+export interface NewNode extends Omit<NodeRecord, 'createdAt' | 'updatedAt' | 'lastSeenAt' | 'status' | 'state' | 'memoryOvercommit'> {
   tls: NodeTls;
 }
 
 function toNode(r: NodeRow): NodeRecord {
   return {
     id: r.id, name: r.name, endpoint: r.endpoint, publicHost: r.public_host, state: r.state, status: r.status,
-    capacity: { cpus: r.cpus, memoryMb: r.memory_mb, diskMb: r.disk_mb }, cpuOvercommit: r.cpu_overcommit,
+    capacity: { cpus: r.cpus, memoryMb: r.memory_mb, diskMb: r.disk_mb }, cpuOvercommit: r.cpu_overcommit, memoryOvercommit: r.memory_overcommit,
     maxEnvironments: r.max_environments, diskQuota: r.disk_quota === 1, allowUnenforcedDisk: r.allow_unenforced_disk === 1,
     dockerVersion: r.docker_version, storageDriver: r.storage_driver, lastSeenAt: r.last_seen_at,
     createdAt: r.created_at, updatedAt: r.updated_at,
@@ -46,7 +54,8 @@ export function nodesRepo(db: Db) {
     allocation: db.prepare(`SELECT COALESCE(SUM(cpus), 0) AS cpus, COALESCE(SUM(memory_mb), 0) AS memory_mb,
       COALESCE(SUM(disk_mb), 0) AS disk_mb, COUNT(*) AS environments FROM environments WHERE node_id = ?`),
     patch: db.prepare(`UPDATE nodes SET state = COALESCE(@state, state), max_environments = COALESCE(@maxEnvironments, max_environments),
-      public_host = COALESCE(@publicHost, public_host), updated_at = @now WHERE id = @id`),
+      public_host = COALESCE(@publicHost, public_host), cpu_overcommit = COALESCE(@cpuOvercommit, cpu_overcommit),
+      memory_overcommit = COALESCE(@memoryOvercommit, memory_overcommit), updated_at = @now WHERE id = @id`),
     seen: db.prepare('UPDATE nodes SET status = ?, last_seen_at = COALESCE(?, last_seen_at), updated_at = ? WHERE id = ?'),
     remove: db.prepare('DELETE FROM nodes WHERE id = ?'),
     tls: db.prepare('SELECT endpoint, name, tls_ca, tls_cert, tls_key_enc FROM nodes WHERE id = ?'),
@@ -88,8 +97,9 @@ export function nodesRepo(db: Db) {
     allocation(nodeId: string): Allocation {
       return toAlloc(q.allocation.get(nodeId) as AllocRow | undefined);
     },
-    patch(id: string, p: { state?: NodeState | undefined; maxEnvironments?: number | undefined; publicHost?: string | undefined }): void {
-      q.patch.run({ id, state: p.state ?? null, maxEnvironments: p.maxEnvironments ?? null, publicHost: p.publicHost ?? null, now: nowIso() });
+    patch(id: string, p: NodePatch): void {
+      q.patch.run({ id, state: p.state ?? null, maxEnvironments: p.maxEnvironments ?? null, publicHost: p.publicHost ?? null,
+        cpuOvercommit: p.cpuOvercommit ?? null, memoryOvercommit: p.memoryOvercommit ?? null, now: nowIso() });
     },
     markSeen(id: string, status: NodeStatus): void {
       const now = nowIso();

@@ -11,6 +11,8 @@ import { Environment, EnvironmentState, IdParams, ListQuery, Operation, Operatio
 
 const RefId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 const EnvironmentAccepted = Type.Object({ environment: Environment, operation: Operation });
+const HistoryEvent = Type.Object({ id: Type.Integer(), at: Type.String(), kind: Type.String(), exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  message: Type.String() });
 
 export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const tags = ['environments'];
@@ -77,6 +79,20 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
 
   app.get('/environments/:id/stats', { schema: { tags, summary: 'Live usage', params: IdParams, response: { 200: Stats, ...errors(401, 404, 409, 503) } } },
     async (request) => environmentStats(ctx, environmentFor(ctx, principal(request), request.params.id)));
+
+  app.get('/environments/:id/events', {
+    schema: { tags, summary: 'The environment\'s lifecycle history, newest first: started, stopped, died (with exit code), OOM, drift',
+      params: IdParams,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+        cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }),
+      response: { 200: Type.Object({ items: Type.Array(HistoryEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errors(400, 401, 404) } },
+  }, async (request) => {
+    const env = environmentFor(ctx, principal(request), request.params.id);
+    const limit = request.query.limit ?? 50;
+    const rows = ctx.repos.environmentEvents.page(env.id, request.query.cursor ? Number(request.query.cursor) : Number.MAX_SAFE_INTEGER, limit + 1);
+    const items = rows.slice(0, limit);
+    return { items, nextCursor: rows.length > limit ? String(items[items.length - 1]!.id) : null };
+  });
 
   app.get('/environments/:id/logs', {
     schema: { tags, summary: 'The container\'s recent output (text/plain)', params: IdParams,

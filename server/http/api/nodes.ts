@@ -52,11 +52,13 @@ export const nodeRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
 
   app.patch('/nodes/:id', {
     schema: {
-      tags, summary: 'Change a node\'s state, environment cap or public host', params: IdParams,
+      tags, summary: 'Change a node\'s state, environment cap, public host or overcommit ratios', params: IdParams,
       body: Type.Object({
         state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('maintenance'), Type.Literal('disabled')])),
         maxEnvironments: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
         publicHost: Type.Optional(Host),
+        cpuOvercommit: Type.Optional(Type.Number({ minimum: 0.1, maximum: 64, description: 'CPUs placed per real CPU' })),
+        memoryOvercommit: Type.Optional(Type.Number({ minimum: 0.1, maximum: 4, description: 'memory placed per real MiB' })),
       }, { additionalProperties: false, minProperties: 1 }),
       response: { 200: Node, ...errors(400, 401, 403, 404) },
     },

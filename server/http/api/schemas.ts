@@ -45,7 +45,7 @@ export const Node = Type.Object({
   capacity: Type.Object({ cpus: Type.Number(), memoryMb: Type.Integer(), diskMb: Type.Union([Type.Integer(), Type.Null()]) }),
   allocated: Type.Object({ cpus: Type.Number(), memoryMb: Type.Integer(), diskMb: Type.Integer(), environments: Type.Integer() }),
   maxEnvironments: Type.Integer(), diskQuota: Type.Boolean(), allowUnenforcedDisk: Type.Boolean(),
-  dockerVersion: Type.String(), storageDriver: Type.String(), cpuOvercommit: Type.Number(),
+  dockerVersion: Type.String(), storageDriver: Type.String(), cpuOvercommit: Type.Number(), memoryOvercommit: Type.Number(),
   lastSeenAt: Type.Union([Timestamp, Type.Null()]), createdAt: Timestamp, updatedAt: Timestamp,
 });
 
@@ -87,6 +87,11 @@ export const EnvironmentState = Type.Union([
 export const Environment = Type.Object({
   id: Type.String(), name: Type.String(), customerId: Type.String(), nodeId: Type.String(), templateId: Type.String(),
   planId: Type.String(), state: EnvironmentState, limits: Limits,
+  drift: Type.Union([Type.Object({
+    detectedAt: Timestamp,
+    differences: Type.Array(Type.Object({ field: Type.String(), expected: Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
+      actual: Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]) })),
+  }), Type.Null()], { description: 'how the container differs from what the panel wants, found by reconciliation' }),
   endpoints: Type.Array(Type.Object({ name: Type.String(), protocol: Type.String(), host: Type.Union([Type.String(), Type.Null()]), port: Type.Integer() })),
   createdAt: Timestamp, updatedAt: Timestamp,
 });
