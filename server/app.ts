@@ -17,12 +17,16 @@ import { provisionHandler } from './operations/handlers/provision.js';
 import { powerHandler } from './operations/handlers/power.js';
 import { resizeHandler } from './operations/handlers/resize.js';
 import { destroyHandler } from './operations/handlers/destroy.js';
+import { preloadHandler } from './operations/handlers/preload.js';
 import { loadTemplates } from './templates/catalog.js';
 import { templateImages } from './templates/image-builder.js';
 import { EventBus } from './services/events.js';
 import type { Context } from './services/context.js';
 import { bootstrapAccounts } from './services/bootstrap.js';
 import { startFleetWatch } from './services/fleet-watch.js';
+import { createMetrics } from './services/metrics.js';
+import { authenticate } from './services/auth.js';
+import { ForbiddenError } from './lib/errors.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { registerBodyRules } from './http/body.js';
 import { validatorCompiler } from './http/validation.js';
@@ -60,16 +64,17 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     panelId = newId('pnl');
     repos.settings.set('panel_id', panelId);
   }
+  const events = new EventBus();
+  const metrics = createMetrics(repos, events);
   const nodes = new NodeRegistry((nodeId) => {
     const c = repos.nodes.connection(nodeId);
     if (!c) throw new Error(`node ${nodeId} is not registered`);
     return { name: c.name, endpoint: c.endpoint,
       tls: c.ca && c.cert && c.keySealed ? { ca: c.ca, cert: c.cert, key: secrets.open(c.keySealed) } : undefined };
-  });
-  const events = new EventBus();
+  }, metrics.dockerCall);
   // The runner's handlers take the context, so the context is completed with the runner just below.
   const ctx = {
-    config, repos, templates, secrets, nodes, events, log, panelId, known: new Set<string>(),
+    config, repos, templates, secrets, nodes, events, log, metrics, panelId, known: new Set<string>(),
     images: templateImages({ cacheDir: config.imageCacheDir, debianMirror: config.debianMirror, log: (line) => log.info(line) }),
   } as Omit<Context, 'runner'> as Context;
   ctx.runner = new OperationRunner(repos, events, {
@@ -77,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     power: powerHandler(ctx),
     resize: resizeHandler(ctx),
     destroy: destroyHandler(ctx),
+    preload: preloadHandler(ctx),
   }, log);
   await bootstrapAccounts(ctx);
 
@@ -101,6 +107,11 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   registerHome(app);
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+  // Prometheus scrapes with the admin token (bearer_token in its scrape config): fleet figures are not public.
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (authenticate(ctx, request.headers.authorization).kind !== 'admin') throw new ForbiddenError();
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
   await app.register(apiV1(ctx), { prefix: '/api/v1' });
 
   let watch: ReturnType<typeof startFleetWatch> | null = null;

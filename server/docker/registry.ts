@@ -18,13 +18,19 @@ export interface ProbeResult extends NodeFacts {
 export class NodeRegistry {
   private readonly clients = new Map<string, NodeClient>();
 
-  constructor(private readonly connectionOf: (nodeId: string) => NodeConnection) {}
+  constructor(
+    private readonly connectionOf: (nodeId: string) => NodeConnection,
+    private readonly onCall: ((node: string, call: string, ms: number, failed: boolean) => void) | null = null,
+  ) {}
 
   get(nodeId: string): NodeClient {
     let client = this.clients.get(nodeId);
     if (!client) {
-      client = new NodeClient(this.connectionOf(nodeId));
-      this.clients.set(nodeId, client);
+      const c = new NodeClient(this.connectionOf(nodeId));
+      const report = this.onCall;
+      if (report) c.onCall = (call, ms, failed) => report(c.name, call, ms, failed);
+      this.clients.set(nodeId, c);
+      client = c;
     }
     return client;
   }

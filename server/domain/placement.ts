@@ -83,3 +83,21 @@ function round(n: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+export interface PreviewRow {
+  nodeId: string;
+  eligible: boolean;
+  score: number | null;
+  reason: string | null;
+}
+
+/** Every node with its score, or the reason it is excluded, best first: what chooseNode decides on. */
+export function previewPlacement(candidates: Candidate[], limits: Limits): { chosen: string | null; nodes: PreviewRow[] } {
+  const rows: PreviewRow[] = candidates.map((c) => {
+    const reason = exclusionReason(c, limits);
+    return { nodeId: c.node.id, eligible: reason === null, score: reason === null ? placementScore(c, limits) : null, reason };
+  });
+  rows.sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity));
+  const result = chooseNode(candidates, limits);
+  return { chosen: result.ok ? result.placement.nodeId : null, nodes: rows };
+}

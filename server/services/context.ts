@@ -6,6 +6,7 @@ import type { OperationRunner, Logger } from '../operations/runner.js';
 import type { TemplateCatalog } from '../templates/catalog.js';
 import type { TemplateImages } from '../templates/image-builder.js';
 import type { EventBus } from './events.js';
+import type { Metrics } from './metrics.js';
 
 /** Everything a service needs, wired once by buildApp; nothing here is reached through imports. */
 export interface Context {
@@ -18,6 +19,7 @@ export interface Context {
   events: EventBus;
   runner: OperationRunner;
   log: Logger;
+  metrics: Metrics;
   /** Identifies this panel's containers, so two panels sharing a node never touch each other's. */
   panelId: string;
   /** Template images and customer networks known to exist per node, to skip re-checking them. */

@@ -34,12 +34,10 @@ interface NodeWatch {
 export interface FleetWatch {
   /** Stops every beat and stream, and waits (bounded) for beats in flight to finish. */
   stop(): Promise<void>;
-  metrics: { reconnects: Map<string, number> };
 }
 
 export function startFleetWatch(ctx: Context): FleetWatch {
   const watches = new Map<string, NodeWatch>();
-  const reconnects = new Map<string, number>();
   let stopped = false;
   const inFlight = new Set<Promise<void>>();
 
@@ -111,7 +109,7 @@ export function startFleetWatch(ctx: Context): FleetWatch {
     });
     w.events = handle;
     if (reconnect) {
-      reconnects.set(nodeId, (reconnects.get(nodeId) ?? 0) + 1);
+      ctx.metrics.eventsReconnect(ctx.repos.nodes.get(nodeId)?.name ?? nodeId);
       // Docker keeps only its last 256 events: after any gap, list everything again.
       w.lastReconcile = Date.now();
       void reconcileNode(ctx, nodeId);
@@ -165,6 +163,5 @@ export function startFleetWatch(ctx: Context): FleetWatch {
       watches.clear();
       await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 3000).unref())]);
     },
-    metrics: { reconnects },
   };
 }

@@ -102,6 +102,51 @@ describe('fleet: live state, sick nodes and drift', () => {
     expect((await waitOperation(panel, restart.body.operation.id)).status).toBe('succeeded');
   });
 
+  it('previews placement with a score per node and the reason each excluded node is excluded', async () => {
+    await panel.api('PATCH', `/nodes/${nodeIds[2]}`, { state: 'maintenance' });
+    await panel.api('PATCH', `/nodes/${nodeIds[0]}`, { cpuOvercommit: 8, memoryOvercommit: 1.5 });
+    const res = await panel.api('POST', '/placement/preview', { planId: seed.planId });
+    expect(res.status).toBe(200);
+    const rows = res.body.nodes as { nodeId: string; eligible: boolean; score: number | null; reason: string | null }[];
+    expect(rows).toHaveLength(3);
+    expect(rows.find((r) => r.nodeId === nodeIds[2])).toMatchObject({ eligible: false, score: null, reason: 'node is maintenance' });
+    const eligible = rows.filter((r) => r.eligible);
+    expect(eligible.every((r) => typeof r.score === 'number' && r.score > 0 && r.score <= 1)).toBe(true);
+    expect(res.body.chosen).toBe(eligible[0]!.nodeId);
+    const customer = await panel.api('POST', '/placement/preview', { planId: seed.planId }, { token: seed.customerToken });
+    expect(customer.status).toBe(403);
+    const node = (await panel.api('GET', `/nodes/${nodeIds[0]}`)).body;
+    expect(node).toMatchObject({ cpuOvercommit: 8, memoryOvercommit: 1.5 });
+    await panel.api('PATCH', `/nodes/${nodeIds[2]}`, { state: 'active' });
+  });
+
+  it('preloads a template onto every active node as one operation, reporting each node', async () => {
+    const built = await panel.ctx.images.resolve(panel.ctx.templates.get('static-site')!);
+    const imageId = built.kind === 'archive' ? built.imageId : '';
+    expect(imageId).toMatch(/^sha256:/);
+    // Where no container uses it, the image is removed first, so the preload really loads it there.
+    for (const n of labNodes()) await docker(n, 'rmi', imageId).catch(() => '');
+    panel.ctx.known.clear();
+    const res = await panel.api('POST', '/templates/static-site/preload');
+    expect(res.status).toBe(202);
+    const op = await waitOperation(panel, res.body.operation.id);
+    expect(op.status).toBe('succeeded');
+    for (const n of labNodes()) expect(op.message).toContain(`${n.name}: loaded`);
+    for (const n of labNodes()) expect(JSON.parse(await docker(n, 'image', 'inspect', imageId))[0].Id).toBe(imageId);
+  });
+
+  it('exposes Prometheus metrics to the admin only', async () => {
+    const res = await panel.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${'test-admin-token-0123456789'}` } });
+    expect(res.statusCode).toBe(200);
+    for (const name of ['kura_environments{', 'kura_node_capacity{', 'kura_node_allocated{', 'kura_operation_duration_seconds_bucket{',
+      'kura_docker_call_seconds_bucket{', 'kura_node_up{', 'kura_process_resident_memory_bytes']) {
+      expect(res.body).toContain(name);
+    }
+    expect(res.body).toMatch(/kura_environments\{state="running",node="lab1"\} \d+/);
+    expect((await panel.app.inject({ url: '/metrics' })).statusCode).toBe(401);
+    expect((await panel.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${seed.customerToken}` } })).statusCode).toBe(403);
+  });
+
   it('lets exactly one of 20 parallel creates through one below the customer limit', async () => {
     const limited = await seedCustomer(panel, { limits: { environments: 3 } });
     for (let i = 0; i < 2; i++) await createEnvironment(panel, { name: `have-${i}`, templateId: 'static-site', planId: limited.planId, customerId: limited.customerId });

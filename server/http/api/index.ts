@@ -9,6 +9,7 @@ import { customerRoutes } from './customers.js';
 import { environmentRoutes } from './environments.js';
 import { operationRoutes } from './operations.js';
 import { eventRoutes } from './events.js';
+import { fleetRoutes } from './fleet.js';
 
 /** The provisioning API v1: every route behind a bearer token. */
 export const apiV1 = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
@@ -24,4 +25,5 @@ export const apiV1 = (ctx: Context): FastifyPluginAsyncTypebox => async (app) =>
   await app.register(environmentRoutes(ctx));
   await app.register(operationRoutes(ctx));
   await app.register(eventRoutes(ctx));
+  await app.register(fleetRoutes(ctx));
 };

@@ -1,0 +1,55 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { previewPlacement } from '../../domain/placement.js';
+import { BadRequestError, NotFoundError } from '../../lib/errors.js';
+import type { Context } from '../../services/context.js';
+import { startOperation } from '../../services/operations.js';
+import { publicOperation } from '../../db/repos/operations.js';
+import { accepted, requireAdmin } from '../auth.js';
+import { IdParams, OperationAccepted, errors } from './schemas.js';
+
+const RefId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+const Preview = Type.Object({
+  chosen: Type.Union([Type.String(), Type.Null()]),
+  nodes: Type.Array(Type.Object({
+    nodeId: Type.String(), name: Type.String(), eligible: Type.Boolean(), score: Type.Union([Type.Number(), Type.Null()]),
+    reason: Type.Union([Type.String(), Type.Null()]),
+    allocated: Type.Object({ cpus: Type.Number(), memoryMb: Type.Integer(), diskMb: Type.Integer(), environments: Type.Integer() }),
+  })),
+});
+
+export const fleetRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  app.post('/placement/preview', {
+    schema: {
+      tags: ['fleet'], summary: 'Where an environment with this plan would go, with each node\'s score or the reason it is excluded (admin)',
+      body: Type.Object({ planId: RefId }, { additionalProperties: false }),
+      response: { 200: Preview, ...errors(400, 401, 403) },
+    },
+  }, async (request) => {
+    requireAdmin(request);
+    const plan = ctx.repos.plans.get(request.body.planId);
+    if (!plan) throw new BadRequestError(`plan ${request.body.planId} does not exist`, { field: 'planId' });
+    const allocations = ctx.repos.nodes.allocations();
+    const nodes = ctx.repos.nodes.all();
+    const empty = { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 };
+    const candidates = nodes.map((node) => ({ node, allocated: allocations.get(node.id) ?? empty }));
+    const preview = previewPlacement(candidates, plan);
+    const byId = new Map(candidates.map((c) => [c.node.id, c]));
+    return {
+      chosen: preview.chosen,
+      nodes: preview.nodes.map((r) => ({ ...r, name: byId.get(r.nodeId)!.node.name, allocated: byId.get(r.nodeId)!.allocated })),
+    };
+  });
+
+  app.post('/templates/:id/preload', {
+    schema: {
+      tags: ['templates'], summary: 'Load a template into the cache of every active node, as one operation (admin)',
+      params: IdParams, response: { 202: OperationAccepted, ...errors(401, 403, 404) },
+    },
+  }, async (request, reply) => {
+    requireAdmin(request);
+    if (!ctx.templates.get(request.params.id)) throw new NotFoundError('template', request.params.id);
+    const op = startOperation(ctx, { kind: 'preload', resourceType: 'template', resourceId: request.params.id, customerId: null });
+    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+  });
+};
