@@ -102,7 +102,8 @@ export class NodeClient {
     } catch (err) {
       failed = true;
       const mapped = nodeError(this.conn.name, what, err);
-      if (mapped instanceof NodeUnavailableError) this.breaker.trip(mapped.message);
+      // A slow heartbeat alone does not open the breaker; the watch decides after repeated misses.
+      if (mapped instanceof NodeUnavailableError && !probe) this.breaker.trip(mapped.message);
       throw mapped;
     } finally {
       clearTimeout(timer);

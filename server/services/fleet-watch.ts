@@ -7,8 +7,9 @@ import { reconcileNode } from './reconcile.js';
 
 export const WATCH = {
   heartbeatMs: 2000,
-  pingDeadlineMs: 1500,
-  /** Missed heartbeats before a node is declared offline: at most ~6 s after it stops answering. */
+  /** Generous enough for a busy engine, tight enough to notice a hung one within ~10 s. */
+  pingDeadlineMs: 3000,
+  /** Missed heartbeats before a node is declared offline. */
   missesToOffline: 2,
   reconcileMs: 60_000,
 };

@@ -3,8 +3,9 @@ import type { Context } from './context.js';
 
 /** The contract's shapes: what the API returns and the pages show. */
 
-export function environmentView(ctx: Context, env: Environment) {
-  const host = ctx.repos.nodes.get(env.nodeId)?.publicHost ?? null;
+/** `hosts` (node id to public host) saves a lookup per environment when rendering a list. */
+export function environmentView(ctx: Context, env: Environment, hosts?: Map<string, string>) {
+  const host = hosts ? (hosts.get(env.nodeId) ?? null) : (ctx.repos.nodes.get(env.nodeId)?.publicHost ?? null);
   return {
     id: env.id, name: env.name, customerId: env.customerId, nodeId: env.nodeId, templateId: env.templateId,
     planId: env.planId, state: env.state, limits: env.limits, drift: env.drift,

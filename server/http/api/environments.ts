@@ -41,7 +41,8 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
     if (who.kind === 'customer' && customerId !== undefined && customerId !== who.customerId) return { items: [], nextCursor: null };
     const filter = { customerId: who.kind === 'customer' ? who.customerId : customerId, nodeId, state };
     const r = paginate((after, n) => ctx.repos.environments.page(after, n, filter), limit, cursor);
-    return { items: r.items.map((e) => environmentView(ctx, e)), nextCursor: r.nextCursor };
+    const hosts = new Map(ctx.repos.nodes.all().map((n) => [n.id, n.publicHost]));
+    return { items: r.items.map((e) => environmentView(ctx, e, hosts)), nextCursor: r.nextCursor };
   });
 
   app.get('/environments/:id', { schema: { tags, summary: 'Get an environment', params: IdParams, response: { 200: Environment, ...errors(401, 404) } } },

@@ -1,0 +1,191 @@
+/**
+ * The fleet benchmark: 40 lab nodes with 30 environments each (1200), one panel.
+ * Prints provisioning time, list and node read latencies, the panel's RSS, how fast a
+ * state change shows after containers are killed, and read latency with 5 nodes hung.
+ * Run: npm run bench:fleet   (KURA_FLEET_NODES, KURA_FLEET_PER_NODE to scale down)
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from '../server/config.js';
+import { labStatus, labUp, labDown, pauseNode, resumeNode } from '../server/lab/lab.js';
+import Docker from 'dockerode';
+
+const NODES = Number(process.env.KURA_FLEET_NODES ?? 40);
+const PER_NODE = Number(process.env.KURA_FLEET_PER_NODE ?? 30);
+const TOKEN = 'fleet-bench-admin-token-0123456789';
+const PORT = 3950;
+const BASE = `http://127.0.0.1:${PORT}`;
+
+async function api(method: string, url: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${BASE}/api/v1${url}`, {
+    method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const json = await res.json();
+  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: limit }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  }));
+}
+
+function percentile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
+}
+
+async function timeReads(url: string, n: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${BASE}/api/v1${url}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    await res.arrayBuffer();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+function rssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function main(): Promise<void> {
+  const before = await labStatus();
+  const hadNodes = before.nodes.filter((n) => n.running).length;
+  console.log(`fleet benchmark: ${NODES} nodes x ${PER_NODE} environments`);
+  let t = performance.now();
+  const lab = await labUp({ nodes: NODES });
+  console.log(`  lab up: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const nodes = lab.nodes.filter((n) => n.index <= NODES);
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-fleet-'));
+  // The same flags as `npm start` (package.json), run directly so its RSS is the panel's own.
+  const panel = spawn(process.execPath, ['--max-semi-space-size=4', '--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: TOKEN, PORT: String(PORT), KURA_LOG_LEVEL: 'error',
+      KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache' },
+  });
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${BASE}/healthz`)).ok) break;
+      } catch {
+        if (i > 300) throw new Error('panel did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const read = (f: string) => fs.readFileSync(f, 'utf8');
+    await pool(nodes, 8, async (n) => {
+      await api('POST', '/nodes', { name: n.name, endpoint: n.endpoint, maxEnvironments: PER_NODE,
+        tls: { ca: read(n.tls.ca), cert: read(n.tls.cert), key: read(n.tls.key) } });
+    });
+    const plan = await api('POST', '/plans', { name: 'fleet', cpus: 0.05, memoryMb: 32, diskMb: 64, pids: 32 });
+    const customers: string[] = [];
+    for (let i = 0; i < Math.ceil((NODES * PER_NODE) / 10); i++) {
+      customers.push((await api('POST', '/customers', { name: `Fleet ${i}`, email: `fleet${i}@example.com` })).id);
+    }
+    const preload = await api('POST', '/templates/static-site/preload');
+    await api('GET', `/operations/${preload.operation.id}/wait?timeout=60`);
+
+    t = performance.now();
+    const total = NODES * PER_NODE;
+    let failed = 0;
+    const reasons = new Map<string, number>();
+    await pool(Array.from({ length: total }, (_, i) => i), 24, async (i) => {
+      const r = await api('POST', '/environments', { name: `e${i}`, templateId: 'static-site', planId: plan.id, customerId: customers[i % customers.length] });
+      const op = await api('GET', `/operations/${r.operation.id}/wait?timeout=60`);
+      if (op.status !== 'succeeded') {
+        failed++;
+        const why = String(op.error?.message ?? op.status).replace(/env_[0-9a-z]+|[0-9a-f]{64}/g, '…').slice(0, 160);
+        reasons.set(why, (reasons.get(why) ?? 0) + 1);
+      }
+    });
+    const provisionS = (performance.now() - t) / 1000;
+    for (const [why, n] of reasons) console.log(`  failed x${n}: ${why}`);
+    console.log(`  provisioned ${total - failed}/${total} environments in ${provisionS.toFixed(1)} s (${((provisionS * 1000) / total).toFixed(0)} ms each, 24 in flight)`);
+
+    await timeReads('/environments?limit=500', 20);
+    const list = await timeReads('/environments?limit=500', 200);
+    const nodeReads = await timeReads('/nodes', 200);
+    console.log(`  GET /environments?limit=500: p50 ${percentile(list, 0.5).toFixed(1)} ms, p99 ${percentile(list, 0.99).toFixed(1)} ms (target p99 < 50 ms)`);
+    console.log(`  GET /nodes: p99 ${percentile(nodeReads, 0.99).toFixed(1)} ms`);
+    console.log(`  panel RSS: ${rssMb(panel.pid!).toFixed(0)} MB (target < 250 MB)`);
+
+    // State change: kill 20 random containers out of band, time until the panel's event stream says so.
+    const all: { id: string; nodeId: string }[] = [];
+    for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+      const page: { items: { id: string; nodeId: string }[]; nextCursor: string | null } = await api('GET', `/environments?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+      all.push(...page.items);
+      cursor = page.nextCursor;
+    }
+    const victims = all.sort(() => Math.random() - 0.5).slice(0, 20) as { id: string; nodeId: string }[];
+    const nodeById = new Map((await api('GET', '/nodes?limit=500')).items.map((n: { id: string; name: string }) => [n.id, n.name]));
+    const seen = new Map<string, number>();
+    const controller = new AbortController();
+    const stream = fetch(`${BASE}/api/v1/events`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: controller.signal }).then(async (res) => {
+      const reader = res.body!.getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += new TextDecoder().decode(value);
+        for (const m of buf.matchAll(/event: environment\ndata: (\{[^\n]*\})/g)) {
+          const e = JSON.parse(m[1]!) as { id: string; state: string };
+          if (e.state === 'stopped' && !seen.has(e.id)) seen.set(e.id, performance.now());
+        }
+        buf = buf.slice(buf.lastIndexOf('\n\n') + 1);
+      }
+    }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 500));
+    // Killed through the Docker API directly (connections opened beforehand), so the clock
+    // starts when the kill is sent, not when a CLI process has started.
+    const clients = new Map(nodes.map((n) => [n.name, new Docker({ host: n.address, port: 2376, protocol: 'https',
+      ca: read(n.tls.ca), cert: read(n.tls.cert), key: read(n.tls.key) })]));
+    await Promise.all([...clients.values()].map((c) => c.ping()));
+    const killedAt = new Map<string, number>();
+    await Promise.all(victims.map(async (v) => {
+      const client = clients.get(String(nodeById.get(v.nodeId)))!;
+      killedAt.set(v.id, performance.now());
+      await client.getContainer(`kura-${v.id}`).kill();
+    }));
+    const deadline = Date.now() + 15_000;
+    while (victims.some((v) => !seen.has(v.id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    await stream;
+    const latencies = victims.filter((v) => seen.has(v.id)).map((v) => seen.get(v.id)! - killedAt.get(v.id)!);
+    console.log(`  state change after killing 20 containers: ${latencies.length}/20 seen, p50 ${percentile(latencies, 0.5).toFixed(0)} ms, ` +
+      `max ${Math.max(...latencies).toFixed(0)} ms (target < 2000 ms)`);
+
+    // Reads with 5 nodes hung (SIGSTOP), against the healthy figure just before.
+    const healthy = await timeReads('/environments?limit=500', 200);
+    const hung = nodes.slice(-5);
+    for (const n of hung) await pauseNode(n.index);
+    try {
+      await new Promise((r) => setTimeout(r, 3000));
+      const sick = await timeReads('/environments?limit=500', 200);
+      const ratio = percentile(sick, 0.99) / percentile(healthy, 0.99);
+      console.log(`  read p99 healthy ${percentile(healthy, 0.99).toFixed(1)} ms, with 5 nodes SIGSTOPped ${percentile(sick, 0.99).toFixed(1)} ms: ratio ${ratio.toFixed(2)} (target <= 1.2)`);
+      console.log(`  panel RSS at the end: ${rssMb(panel.pid!).toFixed(0)} MB`);
+    } finally {
+      for (const n of hung) await resumeNode(n.index);
+    }
+  } finally {
+    panel.kill('SIGTERM');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    // Leave the lab as it was found: the benchmark's nodes go, the usual ones come back clean.
+    await labDown();
+    if (hadNodes > 0) await labUp({ nodes: hadNodes });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
