@@ -12,6 +12,8 @@ export const WATCH = {
   /** Missed heartbeats before a node is declared offline. */
   missesToOffline: 2,
   reconcileMs: 60_000,
+  /** Every tenth periodic reconcile also inspects each container's limits. */
+  deepEvery: 10,
 };
 
 const FIRST_REPLAY_SEC = 10;
@@ -21,6 +23,7 @@ interface NodeWatch {
   events: { close(): void } | null;
   lastEventSec: number | undefined;
   lastReconcile: number;
+  reconciles: number;
   timer: NodeJS.Timeout | null;
   busy: boolean;
 }
@@ -45,7 +48,7 @@ export function startFleetWatch(ctx: Context): FleetWatch {
   const watchOf = (nodeId: string): NodeWatch => {
     let w = watches.get(nodeId);
     if (!w) {
-      w = { misses: 0, events: null, lastEventSec: undefined, lastReconcile: 0, timer: null, busy: false };
+      w = { misses: 0, events: null, lastEventSec: undefined, lastReconcile: 0, reconciles: 0, timer: null, busy: false };
       watches.set(nodeId, w);
     }
     return w;
@@ -74,7 +77,8 @@ export function startFleetWatch(ctx: Context): FleetWatch {
       if (!w.events) await openEvents(nodeId, w);
       if (cameBack || Date.now() - w.lastReconcile > WATCH.reconcileMs) {
         w.lastReconcile = Date.now();
-        const r = await reconcileNode(ctx, nodeId);
+        const deep = cameBack || w.reconciles++ % WATCH.deepEvery === 0;
+        const r = await reconcileNode(ctx, nodeId, { deep });
         if (r.error) ctx.log.error({ node: node.name, err: r.error }, 'reconcile failed');
       }
     } catch (err) {
@@ -105,6 +109,7 @@ export function startFleetWatch(ctx: Context): FleetWatch {
     const handle = await client.watchEvents(`${LABEL.panel}=${ctx.panelId}`, since, (e) => {
       if (stopped) return;
       w.lastEventSec = e.time;
+      ctx.metrics.eventLag(ctx.repos.nodes.get(nodeId)?.name ?? nodeId, Date.now() - e.timeNano / 1e6);
       applyContainerEvent(ctx, nodeId, e).catch((err: unknown) =>
         ctx.log.error({ node: nodeId, err: errorMessage(err) }, 'could not apply a container event'));
     });

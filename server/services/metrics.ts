@@ -8,6 +8,8 @@ export interface Metrics {
   registry: Registry;
   dockerCall(node: string, call: string, ms: number, failed: boolean): void;
   eventsReconnect(node: string): void;
+  /** Milliseconds from Docker emitting a container event to the panel applying it. */
+  eventLag(node: string, ms: number): void;
 }
 
 /**
@@ -85,8 +87,16 @@ export function createMetrics(repos: Repos, events: EventBus): Metrics {
     name: 'kura_events_stream_reconnects_total', help: 'Times a node\'s Docker events stream was reopened', labelNames: ['node'], registers: [registry],
   });
 
+  const lag = new Histogram({
+    name: 'kura_event_lag_seconds', help: 'Time from Docker emitting a container event to the panel receiving it',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5], registers: [registry],
+  });
+
   return {
     registry,
+    eventLag(_node, ms) {
+      lag.observe(Math.max(0, ms) / 1000);
+    },
     dockerCall(node, call, ms, failed) {
       dockerLatency.observe({ node, call }, ms / 1000);
       if (failed) dockerErrors.inc({ node, call });

@@ -18,10 +18,12 @@ export interface ReconcileReport {
  * Makes a node's containers agree with the panel's records. A container of this panel
  * that no environment claims is removed; one an environment lost track of is adopted;
  * each environment's state is read from its container and its limits are compared
- * with its plan. Containers without this panel's label are never touched, and
+ * with its plan (a shallow pass reads states from the listing alone and skips the
+ * per-container inspection). Containers without this panel's label are never touched, and
  * environments with an operation in flight are left to that operation.
  */
-export async function reconcileNode(ctx: Context, nodeId: string): Promise<ReconcileReport> {
+export async function reconcileNode(ctx: Context, nodeId: string, opts: { deep?: boolean } = {}): Promise<ReconcileReport> {
+  const deep = opts.deep ?? true;
   const node = ctx.repos.nodes.get(nodeId);
   const report: ReconcileReport = { node: node?.name ?? nodeId, removed: [], adopted: [], drifted: [] };
   if (!node) return report;
@@ -46,7 +48,15 @@ export async function reconcileNode(ctx: Context, nodeId: string): Promise<Recon
         ctx.repos.environments.setContainer(env.id, c.Id, env.imageId);
         report.adopted.push(env.id);
       }
-      if (await reconcileEnvironment(ctx, env.id)) report.drifted.push(env.id);
+      if (deep) {
+        if (await reconcileEnvironment(ctx, env.id)) report.drifted.push(env.id);
+      } else {
+        // A shallow pass trusts the listing for state; limits are checked by deep passes and on 'update' events.
+        const state = c.State === 'running' ? 'running' : 'stopped';
+        if (env.state !== state && env.state !== 'deleting' && env.state !== 'provisioning' && env.state !== 'migrating') {
+          setEnvironmentState(ctx, env.id, state);
+        }
+      }
     }
     for (const env of ctx.repos.environments.byNode(nodeId)) {
       if (seen.has(env.id) || env.containerId === null || ctx.repos.operations.openFor(env.id).length > 0) continue;

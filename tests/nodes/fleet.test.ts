@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerName } from '../../server/docker/container-spec.js';
 import { pauseNode, resumeNode } from '../../server/lab/lab.js';
+import { reconcileNode } from '../../server/services/reconcile.js';
 import { docker, inspect, labNode, labNodes } from '../helpers/lab.js';
 import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 
@@ -100,6 +101,21 @@ describe('fleet: live state, sick nodes and drift', () => {
       (await panel.api('GET', `/environments/${onTwo.id}`)).body.state === 'running' ? true : undefined);
     const restart = await panel.api('POST', `/environments/${onTwo.id}/actions`, { action: 'restart' });
     expect((await waitOperation(panel, restart.body.operation.id)).status).toBe('succeeded');
+  });
+
+  it('reconciles: removes its own orphans and never touches containers without its label', async () => {
+    const image = await panel.ctx.images.resolve(panel.ctx.templates.get('static-site')!);
+    const ref = image.kind === 'archive' ? image.imageId : image.reference;
+    await docker(labNode(1), 'rm', '-f', 'not-kura', 'kura-orphan').catch(() => '');
+    await docker(labNode(1), 'create', '--name', 'not-kura', '--label', 'io.kura.environment=env_00000000000000000000', ref);
+    await docker(labNode(1), 'create', '--name', 'kura-orphan', '--label', `io.kura.panel=${panel.ctx.panelId}`,
+      '--label', 'io.kura.environment=env_00000000000000000000', ref);
+    const report = await reconcileNode(panel.ctx, nodeIds[0]!);
+    expect(report.error).toBeUndefined();
+    expect(report.removed).toHaveLength(1);
+    expect((await docker(labNode(1), 'ps', '-a', '--format', '{{.Names}}')).split('\n')).toEqual(expect.arrayContaining(['not-kura']));
+    expect((await docker(labNode(1), 'ps', '-a', '--format', '{{.Names}}')).split('\n')).not.toContain('kura-orphan');
+    await docker(labNode(1), 'rm', '-f', 'not-kura');
   });
 
   it('previews placement with a score per node and the reason each excluded node is excluded', async () => {
