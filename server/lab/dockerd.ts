@@ -51,6 +51,8 @@ export async function logTail(file: string, lines = 25): Promise<string> {
   }
 }
 
+const NODE_NICE = 5;
+
 function dockerdArgs(p: NodePaths, t: LabTlsPaths): string[] {
   return [
     '--config-file', p.configFile,
@@ -102,7 +104,9 @@ export async function startDockerd(p: NodePaths, t: LabTlsPaths, timeoutMs = 90_
   // Set from the child's callbacks, hence an object rather than a narrowed local.
   const state: { exited: string | null } = { exited: null };
   try {
-    const child = spawn('nsenter', [`--net=${p.netnsFile}`, 'dockerd', ...dockerdArgs(p, t)], {
+    // Lab nodes stand in for separate machines: at a lower CPU priority they cannot starve
+    // the panel that shares this machine with them (their containers inherit it).
+    const child = spawn('nice', ['-n', String(NODE_NICE), 'nsenter', `--net=${p.netnsFile}`, 'dockerd', ...dockerdArgs(p, t)], {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: daemonEnv(),

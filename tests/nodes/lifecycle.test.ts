@@ -59,9 +59,16 @@ describe('environment lifecycle on a real node, checked with the docker CLI', ()
     expect((await waitOperation(panel, stop.body.operation.id)).status).toBe('succeeded');
     expect((await inspect(node(), name)).State.Running).toBe(false);
     expect((await panel.api('GET', `/environments/${env.id}`)).body.state).toBe('stopped');
+    // Lists are served from a render cache: it must show the change too, for admin and customer alike.
+    const listed = (await panel.api('GET', `/environments?customerId=${seed.customerId}`)).body.items.find((e: { id: string }) => e.id === env.id);
+    expect(listed.state).toBe('stopped');
+    const own = (await panel.api('GET', '/environments', undefined, { token: seed.customerToken })).body.items.find((e: { id: string }) => e.id === env.id);
+    expect(own.state).toBe('stopped');
 
     const start = await panel.api('POST', `/environments/${env.id}/actions`, { action: 'start' });
     expect((await waitOperation(panel, start.body.operation.id)).status).toBe('succeeded');
+    expect((await panel.api('GET', '/environments', undefined, { token: seed.customerToken })).body.items
+      .find((e: { id: string }) => e.id === env.id).state).toBe('running');
     expect((await inspect(node(), name)).State.Running).toBe(true);
 
     const before = (await inspect(node(), name)).State.StartedAt;

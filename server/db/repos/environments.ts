@@ -68,10 +68,17 @@ export function environmentsRepo(db: Db) {
     return rows.map((r) => toEnv(r, byEnv.get(r.id) ?? []));
   }
 
+  // Bumped by every write, so readers can cache what they render until something changes.
+  let version = 0;
+  const changed = () => void version++;
+
   return {
+    /** A number that changes whenever any environment (or its ports) changes. */
+    version: () => version,
     /** Call inside the reservation transaction: records the environment and allocates its host ports. */
     insert(e: { id: string; name: string; customerId: string; nodeId: string; templateId: string; planId: string; limits: Limits },
       ports: { name: string; protocol: 'tcp' | 'udp'; containerPort: number }[]): void {
+      changed();
       q.insert.run({ id: e.id, name: e.name, customerId: e.customerId, nodeId: e.nodeId, templateId: e.templateId,
         planId: e.planId, ...e.limits, now: nowIso() });
       for (const p of ports) {
@@ -98,29 +105,37 @@ export function environmentsRepo(db: Db) {
       return (q.count.get(nodeId) as { n: number }).n;
     },
     setState(id: string, state: EnvironmentState): void {
+      changed();
       q.setState.run(state, nowIso(), id);
     },
     setDrift(id: string, drift: Drift | null): void {
+      changed();
       q.setDrift.run(drift === null ? null : JSON.stringify(drift), nowIso(), id);
     },
     /** Environments on an unreachable node: their state is not known, so none is claimed. */
     markUnknownOnNode(nodeId: string): number {
+      changed();
       return q.markUnknown.run(nowIso(), nodeId).changes;
     },
     setDesired(id: string, desired: 'running' | 'stopped'): void {
+      changed();
       q.setDesired.run(desired, nowIso(), id);
     },
     setContainer(id: string, containerId: string | null, imageId: string | null): void {
+      changed();
       q.setContainer.run(containerId, imageId, nowIso(), id);
     },
     setPlan(id: string, planId: string, limits: Limits): void {
+      changed();
       q.setPlan.run({ id, planId, ...limits, now: nowIso() });
     },
     remove(id: string): void {
+      changed();
       q.remove.run(id);
     },
     /** Gives a port a new host port above `after`, when something outside the panel holds the old one. */
     movePort(id: string, name: string, nodeId: string, protocol: string, after: number): number {
+      changed();
       const port = freePort(nodeId, protocol, after + 1);
       q.movePort.run(port, id, name);
       return port;

@@ -66,8 +66,12 @@ export function nodesRepo(db: Db) {
     cpus: Math.round((r?.cpus ?? 0) * 1000) / 1000, memoryMb: r?.memory_mb ?? 0, diskMb: r?.disk_mb ?? 0, environments: r?.environments ?? 0,
   });
 
+  let version = 0;
   return {
+    /** Changes whenever a node's record changes (status, state, public host, ...). */
+    version: () => version,
     insert(n: NewNode): NodeRecord {
+      version++;
       q.insert.run({
         id: n.id, name: n.name, endpoint: n.endpoint, publicHost: n.publicHost, ca: n.tls.ca, cert: n.tls.cert,
         keySealed: n.tls.keySealed, cpus: n.capacity.cpus, memoryMb: n.capacity.memoryMb, diskMb: n.capacity.diskMb,
@@ -98,14 +102,17 @@ export function nodesRepo(db: Db) {
       return toAlloc(q.allocation.get(nodeId) as AllocRow | undefined);
     },
     patch(id: string, p: NodePatch): void {
+      version++;
       q.patch.run({ id, state: p.state ?? null, maxEnvironments: p.maxEnvironments ?? null, publicHost: p.publicHost ?? null,
         cpuOvercommit: p.cpuOvercommit ?? null, memoryOvercommit: p.memoryOvercommit ?? null, now: nowIso() });
     },
     markSeen(id: string, status: NodeStatus): void {
       const now = nowIso();
+      if (this.get(id)?.status !== status) version++;
       q.seen.run(status, status === 'online' ? now : null, now, id);
     },
     remove(id: string): void {
+      version++;
       q.remove.run(id);
     },
     connection(id: string): { name: string; endpoint: string; ca: string | null; cert: string | null; keySealed: string | null } | undefined {

@@ -7,6 +7,7 @@ import { environmentView } from '../../services/views.js';
 import { publicOperation } from '../../db/repos/operations.js';
 import { accepted, principal } from '../auth.js';
 import { paginate } from './pagination.js';
+import { RenderCache } from './render-cache.js';
 import { Environment, EnvironmentState, IdParams, ListQuery, Operation, OperationAccepted, Slug, Stats, errors, page } from './schemas.js';
 
 const RefId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
@@ -16,6 +17,7 @@ const HistoryEvent = Type.Object({ id: Type.Integer(), at: Type.String(), kind: 
 
 export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const tags = ['environments'];
+  const listCache = new RenderCache();
 
   app.post('/environments', {
     schema: {
@@ -35,14 +37,22 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
       querystring: Type.Object({ ...ListQuery, customerId: Type.Optional(RefId), nodeId: Type.Optional(RefId), state: Type.Optional(EnvironmentState) }),
       response: { 200: page(Environment), ...errors(400, 401) },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const who = principal(request);
     const { limit, cursor, customerId, nodeId, state } = request.query;
     if (who.kind === 'customer' && customerId !== undefined && customerId !== who.customerId) return { items: [], nextCursor: null };
     const filter = { customerId: who.kind === 'customer' ? who.customerId : customerId, nodeId, state };
-    const r = paginate((after, n) => ctx.repos.environments.page(after, n, filter), limit, cursor);
-    const hosts = new Map(ctx.repos.nodes.all().map((n) => [n.id, n.publicHost]));
-    return { items: r.items.map((e) => environmentView(ctx, e, hosts)), nextCursor: r.nextCursor };
+    const stamp = `${ctx.repos.environments.version()}.${ctx.repos.nodes.version()}`;
+    const key = JSON.stringify([filter, limit ?? 50, cursor ?? '']);
+    let body = listCache.get(stamp, key);
+    if (body === undefined) {
+      const r = paginate((after, n) => ctx.repos.environments.page(after, n, filter), limit, cursor);
+      const hosts = new Map(ctx.repos.nodes.all().map((n) => [n.id, n.publicHost]));
+      body = reply.serialize({ items: r.items.map((e) => environmentView(ctx, e, hosts)), nextCursor: r.nextCursor }) as string;
+      listCache.set(stamp, key, body);
+    }
+    // Already serialized by the route's own serializer; fastify sends strings as they are.
+    return reply.type('application/json; charset=utf-8').send(body as never);
   });
 
   app.get('/environments/:id', { schema: { tags, summary: 'Get an environment', params: IdParams, response: { 200: Environment, ...errors(401, 404) } } },
