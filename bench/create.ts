@@ -42,7 +42,6 @@ async function main(): Promise<void> {
       const r = await api('POST', '/environments', { name, templateId: 'static-site', planId: plan.id, customerId: customer.id });
       const op = await api('GET', `/operations/${r.operation.id}/wait?timeout=60`);
       if (op.status !== 'succeeded') throw new Error(`provisioning failed: ${op.error?.message}`);
-      if (process.env.KURA_BENCH_DEBUG) console.log('server-side', Date.parse(op.updatedAt) - Date.parse(op.createdAt));
       return r.environment.id as string;
     };
     const destroy = async (id: string) => {
@@ -65,7 +64,7 @@ async function main(): Promise<void> {
       const spec = containerSpec({
         environment: { id: `env_bench${String(i).padStart(15, '0')}`, name: `direct-${i}`, customerId: customer.id,
           limits: { cpus: 0.25, memoryMb: 64, swapMb: 0, diskMb: 128, pids: 64 },
-          ports: [{ name: 'http', protocol: 'tcp', containerPort: 8080, hostPort: 31000 + (process.env.KURA_BENCH_SAMEPORT ? 0 : i) }] },
+          ports: [{ name: 'http', protocol: 'tcp', containerPort: 8080, hostPort: 31000 + i }] },
         template, node: { diskQuota: true }, image, panelId: 'bench-direct',
       });
       const t0 = performance.now();
