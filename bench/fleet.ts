@@ -182,8 +182,8 @@ async function main(): Promise<void> {
     const healthy = await timeReads('/environments?limit=500', 400);
     const hung = nodes.slice(-5);
     const hungNames = new Set(hung.map((n) => n.name));
-    const pausedAt = performance.now();
     for (const n of hung) await pauseNode(n.index);
+    const pausedAt = performance.now();
     try {
       const whileDetecting = await timeReads('/environments?limit=500', 100);
       for (;;) {

@@ -26,6 +26,8 @@ interface NodeWatch {
   reconciles: number;
   timer: NodeJS.Timeout | null;
   busy: boolean;
+  opening: boolean;
+  reconciling: boolean;
 }
 
 /**
@@ -44,11 +46,17 @@ export function startFleetWatch(ctx: Context): FleetWatch {
   const watches = new Map<string, NodeWatch>();
   let stopped = false;
   const inFlight = new Set<Promise<void>>();
+  /** Work started beside the beats is tracked too, so stop() can wait for it before the database closes. */
+  const track = (p: Promise<unknown>): void => {
+    const done: Promise<void> = p.then(() => undefined, () => undefined).finally(() => inFlight.delete(done));
+    inFlight.add(done);
+  };
 
   const watchOf = (nodeId: string): NodeWatch => {
     let w = watches.get(nodeId);
     if (!w) {
-      w = { misses: 0, events: null, lastEventSec: undefined, lastReconcile: 0, reconciles: 0, timer: null, busy: false };
+      w = { misses: 0, events: null, lastEventSec: undefined, lastReconcile: 0, reconciles: 0, timer: null, busy: false,
+        opening: false, reconciling: false };
       watches.set(nodeId, w);
     }
     return w;
@@ -74,12 +82,20 @@ export function startFleetWatch(ctx: Context): FleetWatch {
       const cameBack = node.status === 'offline';
       ctx.repos.nodes.markSeen(nodeId, 'online');
       if (cameBack) ctx.log.info({ node: node.name }, 'node is back online');
-      if (!w.events) await openEvents(nodeId, w);
-      if (cameBack || Date.now() - w.lastReconcile > WATCH.reconcileMs) {
+      // Stream and reconcile run beside the beat, never inside it: a node that hangs in the
+      // middle of a listing must still miss its next heartbeat on time.
+      if (!w.events && !w.opening) {
+        w.opening = true;
+        track(openEvents(nodeId, w).catch((err: unknown) => ctx.log.error({ node: node.name, err: errorMessage(err) }, 'could not open the events stream'))
+          .finally(() => (w.opening = false)));
+      }
+      if (!w.reconciling && (cameBack || Date.now() - w.lastReconcile > WATCH.reconcileMs)) {
         w.lastReconcile = Date.now();
+        w.reconciling = true;
         const deep = cameBack || w.reconciles++ % WATCH.deepEvery === 0;
-        const r = await reconcileNode(ctx, nodeId, { deep });
-        if (r.error) ctx.log.error({ node: node.name, err: r.error }, 'reconcile failed');
+        track(reconcileNode(ctx, nodeId, { deep })
+          .then((r) => void (r.error && ctx.log.error({ node: node.name, err: r.error }, 'reconcile failed')))
+          .finally(() => (w.reconciling = false)));
       }
     } catch (err) {
       w.misses++;
@@ -114,11 +130,12 @@ export function startFleetWatch(ctx: Context): FleetWatch {
         ctx.log.error({ node: nodeId, err: errorMessage(err) }, 'could not apply a container event'));
     });
     w.events = handle;
-    if (reconnect) {
+    if (reconnect && !w.reconciling) {
       ctx.metrics.eventsReconnect(ctx.repos.nodes.get(nodeId)?.name ?? nodeId);
       // Docker keeps only its last 256 events: after any gap, list everything again.
       w.lastReconcile = Date.now();
-      void reconcileNode(ctx, nodeId);
+      w.reconciling = true;
+      track(reconcileNode(ctx, nodeId).then(() => undefined).finally(() => (w.reconciling = false)));
     }
     w.lastEventSec ??= Math.floor(Date.now() / 1000);
     void handle.ended.then(() => {
