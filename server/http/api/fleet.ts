@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { previewPlacement } from '../../domain/placement.js';
-import { BadRequestError, NotFoundError } from '../../lib/errors.js';
+import { NotFoundError } from '../../lib/errors.js';
+import { placementPreview } from '../../services/placement.js';
 import type { Context } from '../../services/context.js';
 import { startOperation } from '../../services/operations.js';
 import { publicOperation } from '../../db/repos/operations.js';
@@ -27,18 +27,7 @@ export const fleetRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
     },
   }, async (request) => {
     requireAdmin(request);
-    const plan = ctx.repos.plans.get(request.body.planId);
-    if (!plan) throw new BadRequestError(`plan ${request.body.planId} does not exist`, { field: 'planId' });
-    const allocations = ctx.repos.nodes.allocations();
-    const nodes = ctx.repos.nodes.all();
-    const empty = { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 };
-    const candidates = nodes.map((node) => ({ node, allocated: allocations.get(node.id) ?? empty }));
-    const preview = previewPlacement(candidates, plan);
-    const byId = new Map(candidates.map((c) => [c.node.id, c]));
-    return {
-      chosen: preview.chosen,
-      nodes: preview.nodes.map((r) => ({ ...r, name: byId.get(r.nodeId)!.node.name, allocated: byId.get(r.nodeId)!.allocated })),
-    };
+    return placementPreview(ctx, request.body.planId);
   });
 
   app.post('/templates/:id/preload', {
