@@ -32,7 +32,7 @@ export async function packImage(rootfs: string, config: ImageConfig, repoTag: st
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   const layerTmp = path.join(work, 'layer.tar');
-  await run('tar', ['--sort=name', '--numeric-owner', '--xattrs', '-C', rootfs, '-cf', layerTmp, '.']);
+  await run('tar', ['--sort=name', '--numeric-owner', '--xattrs', '-C', rootfs, '-cf', layerTmp, '.'], { timeoutMs: 10 * 60_000 });
   const diffId = await sha256File(layerTmp);
   const imageConfig = {
     architecture: 'amd64',
@@ -59,7 +59,7 @@ export async function packImage(rootfs: string, config: ImageConfig, repoTag: st
     { Config: `${imageId}.json`, RepoTags: [repoTag], Layers: [`${diffId}/layer.tar`] },
   ]));
   const archive = path.join(outDir, 'image.tar');
-  await run('tar', ['-C', work, '-cf', `${archive}.tmp`, 'manifest.json', `${imageId}.json`, `${diffId}/layer.tar`]);
+  await run('tar', ['-C', work, '-cf', `${archive}.tmp`, 'manifest.json', `${imageId}.json`, `${diffId}/layer.tar`], { timeoutMs: 10 * 60_000 });
   fs.renameSync(`${archive}.tmp`, archive);
   fs.rmSync(work, { recursive: true, force: true });
   return { imageId: `sha256:${imageId}`, repoTag, archive, sizeBytes: fs.statSync(archive).size };

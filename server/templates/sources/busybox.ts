@@ -23,7 +23,7 @@ export const busyboxSource: RootfsSource = {
     fs.mkdirSync(path.join(rootfs, 'root'), { mode: 0o700 });
     fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
     fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
-    const applets = (await run(BUSYBOX, ['--list-full'])).split('\n').map((l) => l.trim()).filter(Boolean);
+    const applets = (await run(BUSYBOX, ['--list-full'])).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
     for (const applet of applets) {
       const link = path.join(rootfs, applet);
       if (applet === 'bin/busybox' || fs.existsSync(link)) continue;
@@ -41,7 +41,7 @@ async function assertStaticBusybox(): Promise<void> {
   if (!fs.existsSync(BUSYBOX)) {
     throw new Error(`${BUSYBOX} is missing: install the Debian package busybox-static`);
   }
-  const out = await run('ldd', [BUSYBOX]).catch((err: Error) => err.message);
+  const out = await run('ldd', [BUSYBOX]).then((r) => r.stdout, (err: Error) => err.message);
   if (!/not a dynamic executable|statically linked/.test(out)) {
     throw new Error(`${BUSYBOX} is dynamically linked: install the Debian package busybox-static`);
   }

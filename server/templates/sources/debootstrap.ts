@@ -24,7 +24,7 @@ export function debootstrapSource(mirror: string | undefined): RootfsSource {
       if (!fs.existsSync('/usr/sbin/debootstrap')) {
         throw new Error('debootstrap is missing: install the Debian package debootstrap');
       }
-      await run('/usr/sbin/debootstrap', args, { timeout: 15 * 60_000 });
+      await run('/usr/sbin/debootstrap', args, { timeoutMs: 15 * 60_000 });
       // Package caches and device nodes do not belong in a template: Docker provides /dev.
       for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists', 'dev']) {
         const full = path.join(rootfs, dir);
