@@ -3,7 +3,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyView from '@fastify/view';
-import handlebars from 'handlebars';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
 import { openDatabase, type Db } from './db/connection.js';
@@ -18,6 +17,7 @@ import { powerHandler } from './operations/handlers/power.js';
 import { resizeHandler } from './operations/handlers/resize.js';
 import { destroyHandler } from './operations/handlers/destroy.js';
 import { preloadHandler } from './operations/handlers/preload.js';
+import { reinstallHandler } from './operations/handlers/reinstall.js';
 import { loadTemplates } from './templates/catalog.js';
 import { templateImages } from './templates/image-builder.js';
 import { EventBus } from './services/events.js';
@@ -32,7 +32,9 @@ import { registerBodyRules } from './http/body.js';
 import { validatorCompiler } from './http/validation.js';
 import { ErrorResponse } from './http/api/schemas.js';
 import { apiV1 } from './http/api/index.js';
-import { registerHome } from './http/ui/home.js';
+import { webUi } from './http/ui/index.js';
+import { loadLocales } from './http/ui/i18n.js';
+import { viewEngine } from './http/ui/view-engine.js';
 import { ROOT } from './config.js';
 
 export interface AppDeps {
@@ -56,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: ['req.headers.authorization'] },
     bodyLimit: 1024 * 1024,
     frameworkErrors,
+    trustProxy: config.trustProxy,
   }).withTypeProvider<TypeBoxTypeProvider>();
   const log = app.log;
 
@@ -83,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     resize: resizeHandler(ctx),
     destroy: destroyHandler(ctx),
     preload: preloadHandler(ctx),
+    reinstall: reinstallHandler(ctx),
   }, log);
   await bootstrapAccounts(ctx);
 
@@ -103,8 +107,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     hideUntagged: true,
   });
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  await app.register(fastifyView, { engine: { handlebars }, root: path.join(ROOT, 'views'), layout: 'layouts/main.hbs' });
-  registerHome(app);
+  const i18n = loadLocales(path.join(ROOT, 'locales'));
+  await app.register(fastifyView, { engine: { handlebars: viewEngine(path.join(ROOT, 'views'), i18n) }, root: path.join(ROOT, 'views'),
+    layout: 'layouts/main.hbs', production: true });
+  await app.register(webUi(ctx, i18n));
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
   // Prometheus scrapes with the admin token (bearer_token in its scrape config): fleet figures are not public.

@@ -14,6 +14,8 @@ const ConfigSchema = Type.Object({
   adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
   adminEmail: Type.Optional(Type.String({ minLength: 3, maxLength: 254 })),
   adminPassword: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
+  trustProxy: Type.Boolean(),
+  usageIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
     Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')]),
 });
@@ -38,6 +40,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminEmail: env.KURA_ADMIN_EMAIL || undefined,
     adminPassword: env.KURA_ADMIN_PASSWORD || undefined,
     logLevel: env.KURA_LOG_LEVEL || 'info',
+    trustProxy: env.KURA_TRUST_PROXY === undefined || env.KURA_TRUST_PROXY === '' ? false
+      : env.KURA_TRUST_PROXY === 'true' ? true : env.KURA_TRUST_PROXY === 'false' ? false : env.KURA_TRUST_PROXY,
+    usageIntervalSeconds: env.KURA_USAGE_INTERVAL === undefined || env.KURA_USAGE_INTERVAL === '' ? 60 : Number(env.KURA_USAGE_INTERVAL),
   };
   const problems = [...Value.Errors(ConfigSchema, raw)].map((e) => `${settingName(e.path)}: ${e.message}`);
   if ((raw.adminEmail === undefined) !== (raw.adminPassword === undefined)) {
@@ -52,6 +57,7 @@ const ENV_NAMES: Record<string, string> = {
   '/adminToken': 'KURA_ADMIN_TOKEN (at least 16 characters)', '/adminEmail': 'KURA_ADMIN_EMAIL',
   '/templatesDir': 'KURA_TEMPLATES_DIR', '/debianMirror': 'KURA_DEBIAN_MIRROR',
   '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL',
+  '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
 };
 function settingName(p: string): string {
   return ENV_NAMES[p] ?? p;

@@ -7,6 +7,11 @@ import { environmentsRepo } from './repos/environments.js';
 import { operationsRepo } from './repos/operations.js';
 import { idempotencyRepo } from './repos/idempotency.js';
 import { environmentEventsRepo } from './repos/environment-events.js';
+import { sessionsRepo } from './repos/sessions.js';
+import { invitesRepo } from './repos/invites.js';
+import { adminsRepo } from './repos/admins.js';
+import { auditRepo } from './repos/audit.js';
+import { fleetOverviewRepo } from './repos/fleet-overview.js';
 
 export interface Repos {
   db: Db;
@@ -18,6 +23,11 @@ export interface Repos {
   operations: ReturnType<typeof operationsRepo>;
   idempotency: ReturnType<typeof idempotencyRepo>;
   environmentEvents: ReturnType<typeof environmentEventsRepo>;
+  sessions: ReturnType<typeof sessionsRepo>;
+  invites: ReturnType<typeof invitesRepo>;
+  admins: ReturnType<typeof adminsRepo>;
+  audit: ReturnType<typeof auditRepo>;
+  fleetOverview: ReturnType<typeof fleetOverviewRepo>;
   settings: { get(key: string): string | undefined; set(key: string, value: string): void };
 }
 
@@ -35,6 +45,11 @@ export function repos(db: Db): Repos {
     operations: operationsRepo(db),
     idempotency: idempotencyRepo(db),
     environmentEvents: environmentEventsRepo(db),
+    sessions: sessionsRepo(db),
+    invites: invitesRepo(db),
+    admins: adminsRepo(db),
+    audit: auditRepo(db),
+    fleetOverview: fleetOverviewRepo(db),
     settings: {
       get: (key) => (getSetting.get(key) as { value: string } | undefined)?.value,
       set: (key, value) => void setSetting.run(key, value),

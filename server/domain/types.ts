@@ -130,3 +130,6 @@ export interface Template {
 export type Principal =
   | { kind: 'admin'; tokenId: string | null; label: string }
   | { kind: 'customer'; customerId: string; tokenId: string | null; label: string };
+
+/** The panel's two languages. */
+export type Lang = 'ja' | 'en';

@@ -19,6 +19,8 @@ export function registerBodyRules(app: FastifyInstance): void {
   });
   app.addHook('preValidation', async (request) => {
     if (request.is404 || request.body === undefined || request.routeOptions.schema?.body !== undefined) return;
+    // Forms are the web panel's, which reads its fields itself.
+    if (request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) return;
     const b = request.body;
     const empty = typeof b === 'object' && b !== null && !Array.isArray(b) && Object.keys(b).length === 0;
     if (!empty) throw new BadRequestError('this endpoint takes no request body', { field: '(body)' });

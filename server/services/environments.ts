@@ -132,6 +132,24 @@ export function destroyEnvironment(ctx: Context, who: Principal, id: string): Op
   });
 }
 
+/**
+ * Rebuilds an environment from its template on the same node: the container and all
+ * of its data are replaced, the plan, name and endpoints stay.
+ */
+export function reinstallEnvironment(ctx: Context, who: Principal, id: string): OperationRecord {
+  const env = environmentFor(ctx, who, id);
+  assertSettled(env);
+  assertNodeOnline(ctx, env);
+  if (ctx.repos.customers.get(env.customerId)?.status === 'suspended') {
+    throw new ConflictError('the customer is suspended; environments cannot be reinstalled until the customer is resumed');
+  }
+  if (!ctx.templates.get(env.templateId)) throw new ConflictError(`template ${env.templateId} is no longer installed on this panel`);
+  return startOperation(ctx, { kind: 'reinstall', resourceType: 'environment', resourceId: id, customerId: env.customerId }, () => {
+    ctx.repos.environments.setDesired(id, 'running');
+    ctx.repos.environments.setState(id, 'provisioning');
+  });
+}
+
 /** An action on an environment whose node is known to be offline is refused at once, not queued to time out. */
 function assertNodeOnline(ctx: Context, env: Environment): void {
   const node = ctx.repos.nodes.get(env.nodeId);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pickLanguage } from '../../server/http/ui/home.js';
+import { chooseLanguage } from '../../server/http/ui/i18n.js';
 import { startTestPanel, type TestPanel } from '../helpers/panel.js';
 
 describe('front page and service endpoints', () => {
@@ -29,20 +29,26 @@ describe('front page and service endpoints', () => {
     expect((await panel.app.inject('/api/v1/docs/')).statusCode).toBe(200);
   });
 
-  it('renders the front page in Japanese or English', async () => {
-    const ja = await panel.app.inject({ url: '/', headers: { 'accept-language': 'ja,en;q=0.5' } });
+  it('sends a visitor to the login page, in Japanese or English', async () => {
+    const root = await panel.app.inject('/');
+    expect(root.statusCode).toBe(303);
+    expect(root.headers.location).toBe('/login');
+    const ja = await panel.app.inject({ url: '/login', headers: { 'accept-language': 'ja,en;q=0.5' } });
     expect(ja.statusCode).toBe(200);
     expect(ja.body).toContain('lang="ja"');
-    expect(ja.body).toContain('プロビジョニング API');
-    expect(ja.headers['content-security-policy']).toContain("default-src 'self'");
-    const en = await panel.app.inject({ url: '/?lang=en', headers: { 'accept-language': 'ja' } });
-    expect(en.body).toContain('Provisioning API');
+    expect(ja.body).toContain('ログイン');
+    expect(ja.headers['content-security-policy']).toContain("script-src 'self'");
+    const en = await panel.app.inject({ url: '/login', headers: { 'accept-language': 'ja', cookie: 'kura_lang=en' } });
+    expect(en.body).toContain('lang="en"');
+    expect(en.body).toContain('Log in');
   });
 
-  it('chooses the language by ?lang, then by Accept-Language weights', () => {
-    expect(pickLanguage(undefined, 'en-US,ja;q=0.9')).toBe('en');
-    expect(pickLanguage(undefined, 'fr, ja;q=0.8, en;q=0.5')).toBe('ja');
-    expect(pickLanguage('ja', 'en')).toBe('ja');
-    expect(pickLanguage('xx', undefined)).toBe('en');
+  it('chooses the language by the account, then the cookie, then Accept-Language weights', () => {
+    expect(chooseLanguage(null, undefined, 'en-US,ja;q=0.9')).toBe('en');
+    expect(chooseLanguage(null, undefined, 'fr, ja;q=0.8, en;q=0.5')).toBe('ja');
+    expect(chooseLanguage(null, 'ja', 'en')).toBe('ja');
+    expect(chooseLanguage('en', 'ja', 'ja')).toBe('en');
+    expect(chooseLanguage(null, 'xx', undefined)).toBe('en');
+    expect(chooseLanguage(null, undefined, 'ja;q=0, en;q=0.1')).toBe('en');
   });
 });

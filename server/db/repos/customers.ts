@@ -5,7 +5,7 @@ import { nowIso } from '../../lib/ids.js';
 interface CustomerRow {
   id: string; name: string; email: string; password_hash: string | null; status: 'active' | 'suspended';
   limit_environments: number | null; limit_cpus: number | null; limit_memory_mb: number | null; limit_disk_mb: number | null;
-  created_at: string; updated_at: string;
+  language: 'ja' | 'en' | null; created_at: string; updated_at: string;
 }
 
 const toCustomer = (r: CustomerRow): Customer => ({
@@ -30,6 +30,7 @@ export function customersRepo(db: Db) {
       limit_cpus = @cpus, limit_memory_mb = @memoryMb, limit_disk_mb = @diskMb, updated_at = @now WHERE id = @id`),
     password: db.prepare('UPDATE customers SET password_hash = ?, updated_at = ? WHERE id = ?'),
     status: db.prepare('UPDATE customers SET status = ?, updated_at = ? WHERE id = ?'),
+    language: db.prepare('UPDATE customers SET language = ? WHERE id = ?'),
     get: db.prepare('SELECT * FROM customers WHERE id = ?'),
     byEmail: db.prepare('SELECT * FROM customers WHERE email = ?'),
     page: db.prepare('SELECT * FROM customers WHERE id > ? ORDER BY id LIMIT ?'),
@@ -46,6 +47,14 @@ export function customersRepo(db: Db) {
     },
     setPassword(id: string, hash: string): void {
       q.password.run(hash, nowIso(), id);
+    },
+    setLanguage(id: string, lang: 'ja' | 'en'): void {
+      q.language.run(lang, id);
+    },
+    /** The web panel's view of the account: its password hash and language. */
+    login(id: string): { passwordHash: string | null; language: 'ja' | 'en' | null } | undefined {
+      const r = q.get.get(id) as CustomerRow | undefined;
+      return r && { passwordHash: r.password_hash, language: r.language };
     },
     setStatus(id: string, status: Customer['status']): void {
       q.status.run(status, nowIso(), id);

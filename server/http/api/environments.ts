@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../services/context.js';
-import { createEnvironment, destroyEnvironment, environmentAction, environmentFor, resizeEnvironment } from '../../services/environments.js';
+import { createEnvironment, destroyEnvironment, environmentAction, environmentFor, reinstallEnvironment, resizeEnvironment } from '../../services/environments.js';
 import { environmentLogs, environmentStats } from '../../services/environment-io.js';
 import { environmentView } from '../../services/views.js';
 import { publicOperation } from '../../db/repos/operations.js';
@@ -66,6 +66,16 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
     },
   }, async (request, reply) => {
     const op = environmentAction(ctx, principal(request), request.params.id, request.body.action);
+    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+  });
+
+  app.post('/environments/:id/reinstall', {
+    schema: {
+      tags, summary: 'Rebuild an environment from its template; its data is replaced (an extension to the v1 contract)', params: IdParams,
+      response: { 202: OperationAccepted, ...errors(400, 401, 404, 409, 503) },
+    },
+  }, async (request, reply) => {
+    const op = reinstallEnvironment(ctx, principal(request), request.params.id);
     return accepted(reply, op.id).send({ operation: publicOperation(op) });
   });
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../services/context.js';
 import { authenticate } from '../../services/auth.js';
 import { registerIdempotency } from '../idempotency.js';
+import { registerAudit } from '../audit-hook.js';
 import { nodeRoutes } from './nodes.js';
 import { templateRoutes } from './templates.js';
 import { planRoutes } from './plans.js';
@@ -18,6 +19,7 @@ export const apiV1 = (ctx: Context): FastifyPluginAsyncTypebox => async (app) =>
     request.principal = authenticate(ctx, request.headers.authorization);
   });
   registerIdempotency(app, ctx.repos.idempotency);
+  registerAudit(app, ctx, 'api', (request) => request.principal);
   await app.register(nodeRoutes(ctx));
   await app.register(templateRoutes(ctx));
   await app.register(planRoutes(ctx));

@@ -10,20 +10,22 @@ import { IdParams, ListQuery, Node, Slug, errors, page } from './schemas.js';
 const Pem = Type.String({ minLength: 1, maxLength: 20000 });
 const Host = Type.String({ pattern: '^[A-Za-z0-9.:-]{1,253}$' });
 
+export const RegisterNodeBody = Type.Object({
+  name: Slug,
+  endpoint: Type.String({ minLength: 1, maxLength: 300, description: 'unix:///path/docker.sock or tcp://host:port' }),
+  tls: Type.Optional(Type.Object({ ca: Pem, cert: Pem, key: Pem }, { additionalProperties: false })),
+  publicHost: Type.Optional(Host),
+  maxEnvironments: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+  allowUnenforcedDisk: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+
 export const nodeRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const tags = ['nodes'];
 
   app.post('/nodes', {
     schema: {
       tags, summary: 'Register a Docker node (the panel connects before answering)',
-      body: Type.Object({
-        name: Slug,
-        endpoint: Type.String({ minLength: 1, maxLength: 300, description: 'unix:///path/docker.sock or tcp://host:port' }),
-        tls: Type.Optional(Type.Object({ ca: Pem, cert: Pem, key: Pem }, { additionalProperties: false })),
-        publicHost: Type.Optional(Host),
-        maxEnvironments: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
-        allowUnenforcedDisk: Type.Optional(Type.Boolean()),
-      }, { additionalProperties: false }),
+      body: RegisterNodeBody,
       response: { 201: Node, ...errors(400, 401, 403, 409) },
     },
   }, async (request, reply) => {

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import { ROOT } from '../../config.js';
+import type { Context } from '../../services/context.js';
+import { resolveSession } from '../../services/sessions.js';
+import { LoginThrottle } from '../../services/login-throttle.js';
+import { KuraError } from '../../lib/errors.js';
+import { toErrorBody } from '../errors.js';
+import { registerAudit } from '../audit-hook.js';
+import { chooseLanguage, type Translator } from './i18n.js';
+import { checkCsrf } from './csrf.js';
+import { LoginRequired } from './web-request.js';
+import { page } from './render.js';
+import { authRoutes } from './auth-routes.js';
+import { panelRoutes } from './panel/index.js';
+import { adminRoutes } from './admin/index.js';
+
+export const SESSION_COOKIE = 'kura_session';
+export const CSRF_COOKIE = 'kura_csrf';
+export const LANG_COOKIE = 'kura_lang';
+
+/** What every page module receives. */
+export interface Ui {
+  ctx: Context;
+  i18n: Translator;
+  throttle: LoginThrottle;
+}
+
+/** Static files the pages load, each from the package that ships it. */
+const ASSETS: Array<{ prefix: string; root: string }> = [
+  { prefix: '/assets/kura/', root: path.join(ROOT, 'public') },
+  { prefix: '/assets/uplot/', root: path.join(ROOT, 'node_modules/uplot/dist') },
+  { prefix: '/assets/xterm/', root: path.join(ROOT, 'node_modules/@xterm/xterm') },
+  { prefix: '/assets/xterm-fit/', root: path.join(ROOT, 'node_modules/@xterm/addon-fit/lib') },
+];
+
+/** The web panel: the customer pages under /panel, the admin console under /admin, and login. */
+export const webUi = (ctx: Context, i18n: Translator) => async (app: FastifyInstance): Promise<void> => {
+  const ui: Ui = { ctx, i18n, throttle: new LoginThrottle() };
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: 256 * 1024 });
+  for (const a of ASSETS) {
+    await app.register(fastifyStatic, { root: a.root, prefix: a.prefix, decorateReply: false, index: false, wildcard: true,
+      maxAge: '1h', setHeaders: (reply) => { reply.header('x-content-type-options', 'nosniff'); } });
+  }
+
+  app.decorateRequest('web', null as never);
+  app.addHook('onRequest', async (request, reply) => {
+    const active = resolveSession(ctx, request.cookies[SESSION_COOKIE]);
+    let csrf = active?.session.csrfToken ?? request.cookies[CSRF_COOKIE];
+    if (!active && (!csrf || !/^[A-Za-z0-9_-]{32}$/.test(csrf))) {
+      csrf = randomBytes(24).toString('base64url');
+      reply.setCookie(CSRF_COOKIE, csrf, cookieOptions(request));
+    }
+    const lang = chooseLanguage(active?.account.language, request.cookies[LANG_COOKIE], request.headers['accept-language']);
+    request.web = { active, lang, csrf: csrf! };
+  });
+  app.addHook('preHandler', async (request) => checkCsrf(request));
+  registerAudit(app, ctx, 'web', (request) => request.web?.active?.principal ?? null);
+
+  app.setErrorHandler((err: FastifyError, request, reply) => errorPage(ui, err, request, reply));
+  await app.register(authRoutes(ui));
+  await app.register(panelRoutes(ui), { prefix: '/panel' });
+  await app.register(adminRoutes(ui), { prefix: '/admin' });
+};
+
+/** Session and CSRF cookies: HttpOnly, SameSite=Lax, and Secure whenever the panel is reached over HTTPS. */
+export function cookieOptions(request: FastifyRequest, maxAgeSec?: number) {
+  return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: request.protocol === 'https',
+    ...(maxAgeSec !== undefined ? { maxAge: maxAgeSec } : {}) };
+}
+
+function errorPage(ui: Ui, err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (err instanceof LoginRequired) {
+    const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
+    return reply.redirect(`/login${next}`, 303);
+  }
+  const { status, body } = toErrorBody(err);
+  if (status >= 500) request.log.error({ err }, 'page failed');
+  // Scripts that post with fetch get the API's JSON error shape.
+  if (request.headers.accept?.includes('application/json')) return reply.code(status).type('application/json').send(body);
+  if (!request.web) return reply.code(status).type('text/plain; charset=utf-8').send(body.error.message);
+  const lang = request.web.lang;
+  const message = err instanceof KuraError || status < 500 ? body.error.message : ui.i18n.t(lang, 'common.error.internal');
+  return page(request, reply, 'error', ui.i18n.t(lang, `common.error.title${status}`) || String(status),
+    { status, message, code: body.error.code }, { status });
+}

@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import type { Environment } from '../../../domain/types.js';
+import { environmentAction, environmentFor, reinstallEnvironment } from '../../../services/environments.js';
+import { environmentLogs, environmentStats } from '../../../services/environment-io.js';
+import { environmentView } from '../../../services/views.js';
+import { publicOperation } from '../../../db/repos/operations.js';
+import { BadRequestError, errorMessage } from '../../../lib/errors.js';
+import type { Ui } from '../index.js';
+import { page } from '../render.js';
+import { field, signedIn, webPrincipal } from '../web-request.js';
+import { stateLabels } from '../labels.js';
+
+type IdRoute = { Params: { id: string } };
+
+/** A customer's environments: the list, one environment's page and its actions. */
+export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promise<void> => {
+  const { ctx, i18n } = ui;
+
+  app.get('/', async (request, reply) => {
+    const active = signedIn(request);
+    if (active.principal.kind === 'admin') return reply.redirect('/admin/environments', 303);
+    const customer = ctx.repos.customers.get(active.principal.customerId)!;
+    const plans = new Map(ctx.repos.plans.page('', 500).map((p) => [p.id, p]));
+    const environments = ctx.repos.environments.byCustomer(customer.id).map((e) => ({
+      ...environmentView(ctx, e), planName: plans.get(e.planId)?.name ?? e.planId,
+      templateName: ctx.templates.get(e.templateId)?.name ?? e.templateId,
+    }));
+    const lang = request.web.lang;
+    return page(request, reply, 'panel/environments', i18n.t(lang, 'panel.environments.title'),
+      { customer, environments, stateLabels: stateLabels(i18n, lang) }, { nav: 'panel/environments' });
+  });
+
+  app.get<IdRoute>('/environments/:id', async (request, reply) => {
+    const env = environmentFor(ctx, webPrincipal(request), request.params.id);
+    const lang = request.web.lang;
+    const logs = await environmentLogs(ctx, env, 200).catch((err: unknown) => `(${errorMessage(err)})`);
+    return page(request, reply, 'panel/environment', env.name, { ...details(ui, env), logs, stateLabels: stateLabels(i18n, lang) },
+      { nav: 'panel/environments', inlineStyles: true });
+  });
+
+  app.get<IdRoute>('/environments/:id/stats.json', async (request) => {
+    const env = environmentFor(ctx, webPrincipal(request), request.params.id);
+    return environmentStats(ctx, env);
+  });
+
+  app.get<IdRoute & { Querystring: { tail?: string } }>('/environments/:id/logs.txt', async (request, reply) => {
+    const env = environmentFor(ctx, webPrincipal(request), request.params.id);
+    const tail = Math.min(Math.max(Number.parseInt(request.query.tail ?? '200', 10) || 200, 1), 10_000);
+    return reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(await environmentLogs(ctx, env, tail));
+  });
+
+  app.post<IdRoute>('/environments/:id/actions', async (request, reply) => {
+    const action = field(request.body, 'action');
+    if (action !== 'start' && action !== 'stop' && action !== 'restart') {
+      throw new BadRequestError('action must be start, stop or restart', { field: 'action' });
+    }
+    const op = environmentAction(ctx, webPrincipal(request), request.params.id, action);
+    request.auditNote = { action: `environment.${action}`, resourceType: 'environment', resourceId: request.params.id };
+    return reply.redirect(`/panel/environments/${request.params.id}?op=${op.id}`, 303);
+  });
+
+  app.post<IdRoute>('/environments/:id/reinstall', async (request, reply) => {
+    const env = environmentFor(ctx, webPrincipal(request), request.params.id);
+    if (field(request.body, 'confirmName') !== env.name) {
+      throw new BadRequestError(i18n.t(request.web.lang, 'panel.reinstall.mismatch', { name: env.name }), { field: 'confirmName' });
+    }
+    const op = reinstallEnvironment(ctx, webPrincipal(request), env.id);
+    request.auditNote = { action: 'environment.reinstall', resourceType: 'environment', resourceId: env.id };
+    return reply.redirect(`/panel/environments/${env.id}?op=${op.id}`, 303);
+  });
+};
+
+/** Everything the environment page shows, from the panel's own records. */
+function details(ui: Ui, env: Environment) {
+  const { ctx } = ui;
+  const view = environmentView(ctx, env);
+  const operations = ctx.repos.operations.page('', 200, { resourceId: env.id }).slice(-8).reverse().map(publicOperation);
+  return {
+    env: view,
+    plan: ctx.repos.plans.get(env.planId),
+    template: ctx.templates.get(env.templateId),
+    node: ctx.repos.nodes.get(env.nodeId),
+    operations,
+    history: ctx.repos.environmentEvents.page(env.id, Number.MAX_SAFE_INTEGER, 10),
+  };
+}

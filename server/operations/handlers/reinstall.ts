@@ -1,0 +1,29 @@
+import { containerName } from '../../docker/container-spec.js';
+import type { Context } from '../../services/context.js';
+import { publishEnvironment } from '../../services/environment-state.js';
+import type { OperationHandler } from '../runner.js';
+import { provisionHandler } from './provision.js';
+
+/**
+ * Removes the container with its data and provisions the environment again from its
+ * template. Run again after a crash, it removes whatever the first run left and
+ * provisions once more, so the end state is always one fresh container.
+ */
+export function reinstallHandler(ctx: Context): OperationHandler {
+  const provision = provisionHandler(ctx);
+  return {
+    async run(op, step) {
+      const env = ctx.repos.environments.get(op.resource.id);
+      if (!env) return 'environment no longer exists';
+      const client = ctx.nodes.get(env.nodeId);
+      step.progress(2, 'removing the old container and its data');
+      if (env.containerId) await client.remove(env.containerId);
+      await client.remove(containerName(env.id));
+      ctx.repos.environments.setContainer(env.id, null, null);
+      publishEnvironment(ctx, env.id);
+      const result = await provision.run(op, step);
+      return result === 'environment is running' ? 'environment reinstalled and running' : result;
+    },
+    onFailure: (op, error) => provision.onFailure?.(op, error),
+  };
+}
