@@ -24,6 +24,7 @@ import { EventBus } from './services/events.js';
 import type { Context } from './services/context.js';
 import { bootstrapAccounts } from './services/bootstrap.js';
 import { startFleetWatch } from './services/fleet-watch.js';
+import { startUsageSampler, type UsageSampler } from './services/usage-sampler.js';
 import { createMetrics } from './services/metrics.js';
 import { authenticate } from './services/auth.js';
 import { ForbiddenError } from './lib/errors.js';
@@ -121,14 +122,24 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   await app.register(apiV1(ctx), { prefix: '/api/v1' });
 
   let watch: ReturnType<typeof startFleetWatch> | null = null;
+  let housekeeping: NodeJS.Timeout | undefined;
+  let sampler: UsageSampler | null = null;
   app.addHook('onReady', async () => {
     ctx.runner.recover();
     repos.idempotency.purgeOlderThan(48);
+    repos.sessions.purgeExpired(new Date().toISOString());
+    housekeeping = setInterval(() => {
+      repos.idempotency.purgeOlderThan(48);
+      repos.sessions.purgeExpired(new Date().toISOString());
+    }, 3600_000).unref();
     // The watch reconciles every node on its first beat, then follows Docker's events.
     if (deps.background !== false) watch = startFleetWatch(ctx);
+    if (deps.background !== false) sampler = startUsageSampler(ctx);
   });
   app.addHook('onClose', async () => {
+    clearInterval(housekeeping);
     await watch?.stop();
+    await sampler?.stop();
     await ctx.runner.close();
     db.close();
   });

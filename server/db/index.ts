@@ -12,6 +12,7 @@ import { invitesRepo } from './repos/invites.js';
 import { adminsRepo } from './repos/admins.js';
 import { auditRepo } from './repos/audit.js';
 import { fleetOverviewRepo } from './repos/fleet-overview.js';
+import { usageRepo } from './repos/usage.js';
 
 export interface Repos {
   db: Db;
@@ -28,6 +29,7 @@ export interface Repos {
   admins: ReturnType<typeof adminsRepo>;
   audit: ReturnType<typeof auditRepo>;
   fleetOverview: ReturnType<typeof fleetOverviewRepo>;
+  usage: ReturnType<typeof usageRepo>;
   settings: { get(key: string): string | undefined; set(key: string, value: string): void };
 }
 
@@ -50,6 +52,7 @@ export function repos(db: Db): Repos {
     admins: adminsRepo(db),
     audit: auditRepo(db),
     fleetOverview: fleetOverviewRepo(db),
+    usage: usageRepo(db),
     settings: {
       get: (key) => (getSetting.get(key) as { value: string } | undefined)?.value,
       set: (key, value) => void setSetting.run(key, value),

@@ -9,7 +9,8 @@ import { CircuitBreaker } from './breaker.js';
 import { eventParser, type ContainerEvent } from './node-events.js';
 import { nodeError, isNotFound, isConflict } from './errors.js';
 import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
-import { readStats, demuxLogs, type EnvironmentStats } from './stats.js';
+import type { UsageCounters } from '../domain/usage.js';
+import { readStats, readUsageCounters, demuxLogs, type EnvironmentStats } from './stats.js';
 
 export interface NodeConnection {
   name: string;
@@ -283,6 +284,16 @@ export class NodeClient {
       this.call('container inspect', () => (container.inspect as (o: object) => Promise<{ SizeRw?: number }>)({ size: true }), READ_TIMEOUT_MS),
     ]);
     return readStats(raw, info.SizeRw ?? null);
+  }
+
+  /**
+   * One stats read without Docker's second sample (it answers at once instead of after
+   * about a second), as cumulative counters: the usage sampler takes the differences itself.
+   */
+  async statsOneShot(id: string): Promise<UsageCounters> {
+    // `one-shot` needs Docker API 1.41; older engines ignore it and take their usual second.
+    const raw = await this.call('container stats', () => this.api.getContainer(id).stats({ stream: false, 'one-shot': true }), READ_TIMEOUT_MS);
+    return readUsageCounters(raw);
   }
 
   async logs(id: string, tail: number): Promise<string> {

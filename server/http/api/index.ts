@@ -11,6 +11,7 @@ import { environmentRoutes } from './environments.js';
 import { operationRoutes } from './operations.js';
 import { eventRoutes } from './events.js';
 import { fleetRoutes } from './fleet.js';
+import { usageRoutes } from './usage.js';
 
 /** The provisioning API v1: every route behind a bearer token. */
 export const apiV1 = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
@@ -25,6 +26,7 @@ export const apiV1 = (ctx: Context): FastifyPluginAsyncTypebox => async (app) =>
   await app.register(planRoutes(ctx));
   await app.register(customerRoutes(ctx));
   await app.register(environmentRoutes(ctx));
+  await app.register(usageRoutes(ctx));
   await app.register(operationRoutes(ctx));
   await app.register(eventRoutes(ctx));
   await app.register(fleetRoutes(ctx));

@@ -1,0 +1,20 @@
+import type { Environment } from '../domain/types.js';
+import { bucketStart } from '../domain/usage.js';
+import type { Context } from './context.js';
+
+export interface UsageHistory {
+  intervalSeconds: number;
+  points: { at: string; cpuPercent: number; memoryMb: number; netRxBytes: number; netTxBytes: number }[];
+}
+
+/** An environment's sampled usage over the last `hours` hours, oldest first (the caller has authorized it). */
+export function usageHistory(ctx: Context, env: Environment, hours: number): UsageHistory {
+  const interval = ctx.config.usageIntervalSeconds;
+  const nowSec = Math.floor(Date.now() / 1000);
+  // Whole intervals: the window starts at an interval boundary, so a refresh never drops half of the oldest one.
+  const since = bucketStart(nowSec - hours * 3600, interval);
+  const points = ctx.repos.usage.series(env.id, since, nowSec).map((s) => ({
+    at: new Date(s.at * 1000).toISOString(), cpuPercent: s.cpuPercent, memoryMb: s.memoryMb, netRxBytes: s.netRxBytes, netTxBytes: s.netTxBytes,
+  }));
+  return { intervalSeconds: interval, points };
+}
