@@ -64,13 +64,14 @@ async function main(): Promise<void> {
   console.log(`
 Kura is running.
 
+  Admin console   ${base}/admin    log in as admin@kura.example / ${adminPassword}
+  Customer panel  ${base}/panel    log in as customer@kura.example / ${customerPassword}
   API docs        ${base}/api/v1/docs   (interactive; paste a token under Authorize)
   OpenAPI         ${base}/api/v1/openapi.json
   Health          ${base}/healthz
 
   Admin token     ${adminToken}
   Customer token  ${token.token}   (Demo Customer)
-  Web logins      admin@kura.example / ${adminPassword}, customer@kura.example / ${customerPassword}
 
   Environment "www" (static-site) is running: http://${site.host}:${site.port}/
   Environment "debian" (debian-nginx, a Debian OS template) is being built: operation ${debian.operation.id}

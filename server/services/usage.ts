@@ -18,3 +18,14 @@ export function usageHistory(ctx: Context, env: Environment, hours: number): Usa
   }));
   return { intervalSeconds: interval, points };
 }
+
+/** The newest sample of each environment, if one was taken in the last three intervals: the lists' "usage now". */
+export function latestUsage(ctx: Context, environmentIds: readonly string[]): Map<string, { cpuPercent: number; memoryMb: number }> {
+  const since = Math.floor(Date.now() / 1000) - 3 * ctx.config.usageIntervalSeconds;
+  const out = new Map<string, { cpuPercent: number; memoryMb: number }>();
+  for (const id of environmentIds) {
+    const s = ctx.repos.usage.latest(id, since);
+    if (s) out.set(id, { cpuPercent: Math.round(s.cpuPercent * 10) / 10, memoryMb: Math.round(s.memoryMb) });
+  }
+  return out;
+}

@@ -42,8 +42,10 @@ describe('web panel without nodes: login, authorization, CSRF, escaping', () => 
     const c2 = await panel.api('POST', '/customers', { name: 'Second', email: 'second@kura.example', password: 'password-456' });
     const web = new WebClient(panel);
     expect((await web.login('second@kura.example', 'password-456')).statusCode).toBe(303);
-    for (const url of ['/admin', '/admin/nodes', '/admin/nodes/new']) {
-      expect((await web.get(url)).statusCode, url).toBe(404);
+    for (const url of ['/admin', '/admin/nodes', '/admin/nodes/new', '/admin/no-such-page', '/panel/no-such-page']) {
+      const res = await web.get(url);
+      expect(res.statusCode, url).toBe(404);
+      expect(res.headers['content-type'], url).toMatch(/text\/html/);
     }
     expect((await web.get('/panel/environments/env_00000000000000000000')).statusCode).toBe(404);
     expect(c2.status).toBe(201);

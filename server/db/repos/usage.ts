@@ -23,6 +23,8 @@ export function usageRepo(db: Db) {
     series: db.prepare(`SELECT at, cpu_percent, memory_mb, net_rx_bytes, net_tx_bytes FROM usage_samples
       WHERE environment_id = ? AND at >= ? AND at <= ? ORDER BY at`),
     purge: db.prepare('DELETE FROM usage_samples WHERE at < ?'),
+    latest: db.prepare(`SELECT at, cpu_percent, memory_mb, net_rx_bytes, net_tx_bytes FROM usage_samples
+      WHERE environment_id = ? AND at >= ? ORDER BY at DESC LIMIT 1`),
   };
   const insertAll = db.transaction((samples: readonly UsageSample[]) => {
     for (const s of samples) q.insert.run(s);
@@ -38,6 +40,11 @@ export function usageRepo(db: Db) {
       return (q.series.all(environmentId, sinceSec, untilSec) as UsageRow[]).map((r) => ({
         environmentId, at: r.at, cpuPercent: r.cpu_percent, memoryMb: r.memory_mb, netRxBytes: r.net_rx_bytes, netTxBytes: r.net_tx_bytes,
       }));
+    },
+    /** An environment's newest sample taken at or after `sinceSec`, if any. */
+    latest(environmentId: string, sinceSec: number): UsageSample | undefined {
+      const r = q.latest.get(environmentId, sinceSec) as UsageRow | undefined;
+      return r && { environmentId, at: r.at, cpuPercent: r.cpu_percent, memoryMb: r.memory_mb, netRxBytes: r.net_rx_bytes, netTxBytes: r.net_tx_bytes };
     },
     /** Deletes samples older than `sec`; returns how many went. */
     purgeBefore(sec: number): number {

@@ -64,14 +64,26 @@ export const webUi = (ctx: Context, i18n: Translator) => async (app: FastifyInst
 
   app.setErrorHandler((err: FastifyError, request, reply) => errorPage(ui, err, request, reply));
   await app.register(authRoutes(ui));
-  await app.register(panelRoutes(ui), { prefix: '/panel' });
-  await app.register(adminRoutes(ui), { prefix: '/admin' });
+  await app.register(async (scoped) => {
+    scoped.setNotFoundHandler(notFound(ui));
+    await scoped.register(panelRoutes(ui));
+  }, { prefix: '/panel' });
+  await app.register(async (scoped) => {
+    scoped.setNotFoundHandler(notFound(ui));
+    await scoped.register(adminRoutes(ui));
+  }, { prefix: '/admin' });
 };
 
 /** Session and CSRF cookies: HttpOnly, SameSite=Lax, and Secure whenever the panel is reached over HTTPS. */
 export function cookieOptions(request: FastifyRequest, maxAgeSec?: number) {
   return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: request.protocol === 'https',
     ...(maxAgeSec !== undefined ? { maxAge: maxAgeSec } : {}) };
+}
+
+/** An unknown page under /panel or /admin: the same HTML 404 as a missing record. */
+function notFound(ui: Ui) {
+  return (request: FastifyRequest, reply: FastifyReply) =>
+    errorPage(ui, new KuraError('not_found', `no page ${request.url.split('?')[0]}`) as unknown as FastifyError, request, reply);
 }
 
 function errorPage(ui: Ui, err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {

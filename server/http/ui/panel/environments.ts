@@ -3,6 +3,7 @@ import type { Environment } from '../../../domain/types.js';
 import { environmentAction, environmentFor, reinstallEnvironment } from '../../../services/environments.js';
 import { environmentLogs, environmentStats } from '../../../services/environment-io.js';
 import { environmentView } from '../../../services/views.js';
+import { latestUsage, usageHistory } from '../../../services/usage.js';
 import { publicOperation } from '../../../db/repos/operations.js';
 import { BadRequestError, errorMessage } from '../../../lib/errors.js';
 import type { Ui } from '../index.js';
@@ -21,9 +22,11 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
     if (active.principal.kind === 'admin') return reply.redirect('/admin/environments', 303);
     const customer = ctx.repos.customers.get(active.principal.customerId)!;
     const plans = new Map(ctx.repos.plans.page('', 500).map((p) => [p.id, p]));
-    const environments = ctx.repos.environments.byCustomer(customer.id).map((e) => ({
+    const mine = ctx.repos.environments.byCustomer(customer.id);
+    const usage = latestUsage(ctx, mine.map((e) => e.id));
+    const environments = mine.map((e) => ({
       ...environmentView(ctx, e), planName: plans.get(e.planId)?.name ?? e.planId,
-      templateName: ctx.templates.get(e.templateId)?.name ?? e.templateId,
+      templateName: ctx.templates.get(e.templateId)?.name ?? e.templateId, usage: usage.get(e.id),
     }));
     const lang = request.web.lang;
     return page(request, reply, 'panel/environments', i18n.t(lang, 'panel.environments.title'),
@@ -42,6 +45,9 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
     const env = environmentFor(ctx, webPrincipal(request), request.params.id);
     return environmentStats(ctx, env);
   });
+
+  app.get<IdRoute>('/environments/:id/usage.json', async (request) =>
+    usageHistory(ctx, environmentFor(ctx, webPrincipal(request), request.params.id), 24));
 
   app.get<IdRoute & { Querystring: { tail?: string } }>('/environments/:id/logs.txt', async (request, reply) => {
     const env = environmentFor(ctx, webPrincipal(request), request.params.id);
