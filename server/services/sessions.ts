@@ -10,7 +10,7 @@ import type { Context } from './context.js';
 export const SESSION_IDLE_MS = 12 * 3600_000;
 const TOUCH_EVERY_MS = 60_000;
 export const INVITE_TTL_MS = 7 * 24 * 3600_000;
-export const MIN_PASSWORD = 10;
+export const MIN_PASSWORD = 8;
 
 export interface WebAccount {
   kind: SessionKind;

@@ -34,6 +34,8 @@ export function customersRepo(db: Db) {
     get: db.prepare('SELECT * FROM customers WHERE id = ?'),
     byEmail: db.prepare('SELECT * FROM customers WHERE email = ?'),
     page: db.prepare('SELECT * FROM customers WHERE id > ? ORDER BY id LIMIT ?'),
+    search: db.prepare(`SELECT * FROM customers WHERE id > @after AND (name LIKE @q ESCAPE '\\' OR email LIKE @q ESCAPE '\\')
+      ORDER BY id LIMIT @limit`),
     usage: db.prepare(`SELECT COUNT(*) AS environments, COALESCE(SUM(cpus), 0) AS cpus, COALESCE(SUM(memory_mb), 0) AS memoryMb,
       COALESCE(SUM(disk_mb), 0) AS diskMb FROM environments WHERE customer_id = ?`),
   };
@@ -69,6 +71,11 @@ export function customersRepo(db: Db) {
     },
     page(after: string, limit: number): Customer[] {
       return (q.page.all(after, limit) as CustomerRow[]).map(toCustomer);
+    },
+    /** Customers whose name or email contains `text` (case-insensitive for ASCII), in creation order. */
+    search(text: string, after: string, limit: number): Customer[] {
+      const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      return (q.search.all({ q: pattern, after, limit }) as CustomerRow[]).map(toCustomer);
     },
     usage(id: string): CustomerUsage {
       return q.usage.get(id) as CustomerUsage;

@@ -14,6 +14,8 @@ export interface EnvironmentFilter {
   customerId?: string | undefined;
   nodeId?: string | undefined;
   state?: EnvironmentState | undefined;
+  /** Part of the name (the admin console's search). */
+  nameContains?: string | undefined;
 }
 
 export const PORT_RANGE = { first: 20000, last: 32767 };
@@ -32,7 +34,8 @@ export function environmentsRepo(db: Db) {
     ports: db.prepare('SELECT * FROM environment_ports WHERE environment_id = ? ORDER BY name'),
     portsOf: db.prepare(`SELECT p.* FROM environment_ports p WHERE p.environment_id IN (SELECT value FROM json_each(?)) ORDER BY p.name`),
     page: db.prepare(`SELECT * FROM environments WHERE id > @after AND (@customerId IS NULL OR customer_id = @customerId)
-      AND (@nodeId IS NULL OR node_id = @nodeId) AND (@state IS NULL OR state = @state) ORDER BY id LIMIT @limit`),
+      AND (@nodeId IS NULL OR node_id = @nodeId) AND (@state IS NULL OR state = @state)
+      AND (@name IS NULL OR name LIKE @name ESCAPE '\\') ORDER BY id LIMIT @limit`),
     byNode: db.prepare('SELECT * FROM environments WHERE node_id = ? ORDER BY id'),
     byCustomer: db.prepare('SELECT * FROM environments WHERE customer_id = ? ORDER BY id'),
     setState: db.prepare('UPDATE environments SET state = ?, updated_at = ? WHERE id = ?'),
@@ -93,7 +96,8 @@ export function environmentsRepo(db: Db) {
       return q.byName.get(customerId, name) !== undefined;
     },
     page(after: string, limit: number, f: EnvironmentFilter): Environment[] {
-      return withPorts(q.page.all({ after, limit, customerId: f.customerId ?? null, nodeId: f.nodeId ?? null, state: f.state ?? null }) as EnvRow[]);
+      const name = f.nameContains ? `%${f.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+      return withPorts(q.page.all({ after, limit, customerId: f.customerId ?? null, nodeId: f.nodeId ?? null, state: f.state ?? null, name }) as EnvRow[]);
     },
     byNode(nodeId: string): Environment[] {
       return withPorts(q.byNode.all(nodeId) as EnvRow[]);

@@ -53,6 +53,7 @@ export function operationsRepo(db: Db) {
     openFor: db.prepare("SELECT * FROM operations WHERE resource_id = ? AND status IN ('queued', 'running') ORDER BY id"),
     page: db.prepare(`SELECT * FROM operations WHERE id > @after AND (@resourceId IS NULL OR resource_id = @resourceId)
       AND (@customerId IS NULL OR customer_id = @customerId) ORDER BY id LIMIT @limit`),
+    recent: db.prepare(`SELECT * FROM operations WHERE (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit`),
     start: db.prepare("UPDATE operations SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?"),
     progress: db.prepare('UPDATE operations SET progress = MAX(progress, ?), message = ?, updated_at = ? WHERE id = ?'),
     finish: db.prepare(`UPDATE operations SET status = @status, progress = CASE WHEN @status = 'succeeded' THEN 100 ELSE progress END,
@@ -77,6 +78,10 @@ export function operationsRepo(db: Db) {
     },
     page(after: string, limit: number, f: { resourceId?: string | undefined; customerId?: string | undefined }): OperationRecord[] {
       return (q.page.all({ after, limit, resourceId: f.resourceId ?? null, customerId: f.customerId ?? null }) as OpRow[]).map(toOp);
+    },
+    /** The newest operations first, optionally only those in one status. */
+    recent(limit: number, status?: OperationStatus): OperationRecord[] {
+      return (q.recent.all({ limit, status: status ?? null }) as OpRow[]).map(toOp);
     },
     markRunning(id: string): void {
       q.start.run(nowIso(), id);

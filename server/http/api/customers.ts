@@ -10,6 +10,10 @@ import { Customer, CustomerLimits, Email, IdParams, ListQuery, Operation, Text, 
 
 const Password = Type.String({ minLength: 8, maxLength: 1024 });
 const WithOperations = Type.Intersect([Customer, Type.Object({ operations: Type.Array(Operation) })]);
+export const CreateCustomerBody = Type.Object({ name: Text(200), email: Email, password: Type.Optional(Password),
+  limits: Type.Optional(Type.Partial(CustomerLimits)) }, { additionalProperties: false });
+export const UpdateCustomerBody = Type.Object({ name: Type.Optional(Text(200)), email: Type.Optional(Email), password: Type.Optional(Password),
+  limits: Type.Optional(Type.Partial(CustomerLimits)) }, { additionalProperties: false, minProperties: 1 });
 const TokenInfo = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.String(), lastUsedAt: Type.Union([Type.String(), Type.Null()]) });
 
 export const customerRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
@@ -18,8 +22,7 @@ export const customerRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   app.post('/customers', {
     schema: {
       tags, summary: 'Create a customer (admin)',
-      body: Type.Object({ name: Text(200), email: Email, password: Type.Optional(Password), limits: Type.Optional(Type.Partial(CustomerLimits)) },
-        { additionalProperties: false }),
+      body: CreateCustomerBody,
       response: { 201: Customer, ...errors(400, 401, 403, 409) },
     },
   }, async (request, reply) => {
@@ -40,8 +43,7 @@ export const customerRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   app.patch('/customers/:id', {
     schema: {
       tags, summary: 'Edit a customer (admin)', params: IdParams,
-      body: Type.Object({ name: Type.Optional(Text(200)), email: Type.Optional(Email), password: Type.Optional(Password),
-        limits: Type.Optional(Type.Partial(CustomerLimits)) }, { additionalProperties: false, minProperties: 1 }),
+      body: UpdateCustomerBody,
       response: { 200: Customer, ...errors(400, 401, 403, 404, 409) },
     },
   }, async (request) => {

@@ -11,6 +11,8 @@ import { RenderCache } from './render-cache.js';
 import { Environment, EnvironmentState, IdParams, ListQuery, Operation, OperationAccepted, Slug, Stats, errors, page } from './schemas.js';
 
 const RefId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const CreateEnvironmentBody = Type.Object({ name: Slug, templateId: RefId, planId: RefId, customerId: Type.Optional(RefId),
+  nodeId: Type.Optional(RefId) }, { additionalProperties: false });
 const EnvironmentAccepted = Type.Object({ environment: Environment, operation: Operation });
 const HistoryEvent = Type.Object({ id: Type.Integer(), at: Type.String(), kind: Type.String(), exitCode: Type.Union([Type.Integer(), Type.Null()]),
   message: Type.String() });
@@ -22,8 +24,7 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
   app.post('/environments', {
     schema: {
       tags, summary: 'Create an environment from a template with a plan',
-      body: Type.Object({ name: Slug, templateId: RefId, planId: RefId, customerId: Type.Optional(RefId), nodeId: Type.Optional(RefId) },
-        { additionalProperties: false }),
+      body: CreateEnvironmentBody,
       response: { 202: EnvironmentAccepted, ...errors(400, 401, 403, 404, 409) },
     },
   }, async (request, reply) => {

@@ -16,13 +16,16 @@ const fields = {
   pids: Type.Integer({ minimum: 16, maximum: 4194304 }),
 };
 
+export const CreatePlanBody = Type.Object({ ...fields, swapMb: Type.Optional(fields.swapMb) }, { additionalProperties: false });
+export const UpdatePlanBody = Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 });
+
 export const planRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const tags = ['plans'];
 
   app.post('/plans', {
     schema: {
       tags, summary: 'Create a plan (admin)',
-      body: Type.Object({ ...fields, swapMb: Type.Optional(fields.swapMb) }, { additionalProperties: false }),
+      body: CreatePlanBody,
       response: { 201: Plan, ...errors(400, 401, 403, 409) },
     },
   }, async (request, reply) => {
@@ -43,7 +46,7 @@ export const planRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     schema: {
       tags, summary: 'Edit a plan (admin); existing environments keep their limits until resized',
       params: IdParams,
-      body: Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 }),
+      body: UpdatePlanBody,
       response: { 200: Plan, ...errors(400, 401, 403, 404, 409) },
     },
   }, async (request) => {

@@ -3,6 +3,12 @@ import type { Ui } from '../index.js';
 import { requireAdminPage } from '../web-request.js';
 import { dashboardPages } from './dashboard.js';
 import { nodePages } from './nodes.js';
+import { planPages } from './plans.js';
+import { customerPages } from './customers.js';
+import { templatePages } from './templates.js';
+import { environmentAdminPages } from './environments.js';
+import { operationPages } from './operations.js';
+import { auditPages } from './audit.js';
 
 /** The admin console: every page here answers a customer with 404. */
 export const adminRoutes = (ui: Ui) => async (app: FastifyInstance): Promise<void> => {
@@ -11,4 +17,10 @@ export const adminRoutes = (ui: Ui) => async (app: FastifyInstance): Promise<voi
   });
   await app.register(dashboardPages(ui));
   await app.register(nodePages(ui));
+  await app.register(planPages(ui));
+  await app.register(customerPages(ui));
+  await app.register(templatePages(ui));
+  await app.register(environmentAdminPages(ui));
+  await app.register(operationPages(ui));
+  await app.register(auditPages(ui));
 };
