@@ -95,11 +95,13 @@ for (let round = 0; round < 5; round++) {
   nodes.push(...n.times);
   dashBytes = d.bytes;
 }
+const envList = (await time('/admin/environments', cookie)).times;
 const envCount = repos.environments.page('', 5000, {}).length;
 const fmt = (xs: number[]) => `p50 ${percentile(xs, 0.5).toFixed(1)} ms, p95 ${percentile(xs, 0.95).toFixed(1)} ms, p99 ${percentile(xs, 0.99).toFixed(1)} ms`;
 console.log(`fleet: ${NODES} nodes, ${envCount} environments`);
 console.log(`GET /admin (dashboard, ${(dashBytes / 1024).toFixed(0)} KiB): ${fmt(dash)}`);
 console.log(`GET /api/v1/nodes (baseline):  ${fmt(nodes)}`);
+console.log(`GET /admin/environments (100 per page): ${fmt(envList)}`);
 console.log(`ratio dashboard / node list at p50: ${(percentile(dash, 0.5) / percentile(nodes, 0.5)).toFixed(2)}`);
 console.log(`target: dashboard p50 < 150 ms -> ${percentile(dash, 0.5) < 150 ? 'met' : 'NOT met'}`);
 await app.close();
