@@ -1,6 +1,7 @@
 import type { Environment } from '../domain/types.js';
 import { ConflictError } from '../lib/errors.js';
 import type { EnvironmentStats } from '../docker/stats.js';
+import type { LogFollow, Shell } from '../docker/node-client.js';
 import type { Context } from './context.js';
 
 /** Live figures from the node; an environment without a container has none yet. */
@@ -12,4 +13,16 @@ export async function environmentStats(ctx: Context, env: Environment): Promise<
 export async function environmentLogs(ctx: Context, env: Environment, tail: number): Promise<string> {
   if (!env.containerId) throw new ConflictError('the environment has no container yet');
   return ctx.nodes.get(env.nodeId).logs(env.containerId, tail);
+}
+
+/** A shell in the environment, as its own user; the caller has authorized the account. */
+export async function openEnvironmentShell(ctx: Context, env: Environment, size: { cols: number; rows: number }): Promise<Shell> {
+  if (!env.containerId) throw new ConflictError('the environment has no container yet');
+  return ctx.nodes.get(env.nodeId).openShell(env.containerId, size);
+}
+
+/** The environment's output from now on, until closed. */
+export async function followEnvironmentLogs(ctx: Context, env: Environment): Promise<LogFollow> {
+  if (!env.containerId) throw new ConflictError('the environment has no container yet');
+  return ctx.nodes.get(env.nodeId).followLogs(env.containerId);
 }
