@@ -31,7 +31,20 @@
   if (live && window.EventSource) {
     var labels = {};
     try { labels = JSON.parse(live.getAttribute('data-state-labels') || '{}'); } catch (err) { labels = {}; }
-    var source = new EventSource(live.getAttribute('data-live'));
+    // Name what this page shows, so the stream sends its current state on every (re)connect.
+    var shown = function (selector, attr) {
+      var seen = {};
+      var list = [];
+      var els = document.querySelectorAll(selector);
+      for (var i = 0; i < els.length && list.length < 200; i++) {
+        var id = els[i].getAttribute(attr);
+        if (id && !seen[id]) { seen[id] = true; list.push(id); }
+      }
+      return list.join(',');
+    };
+    var url = live.getAttribute('data-live') + '?env=' + encodeURIComponent(shown('[data-env-state]', 'data-env-state')) +
+      '&op=' + encodeURIComponent(shown('[data-op]', 'data-op'));
+    var source = new EventSource(url);
     source.addEventListener('environment', function (msg) {
       var env = JSON.parse(msg.data);
       var nodes = document.querySelectorAll('[data-env-state="' + cssEscape(env.id) + '"]');

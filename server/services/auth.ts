@@ -10,8 +10,8 @@ export function authenticate(ctx: Context, header: string | undefined): Principa
   if (!match?.[1]) throw new KuraError('unauthorized', 'Authorization header must be "Bearer <token>"');
   const token = ctx.repos.tokens.byHash(hashToken(match[1]));
   if (!token) throw new KuraError('unauthorized', 'unknown or revoked token');
-  if (token.scope === 'admin') return { kind: 'admin', tokenId: token.id, label: `token:${token.id}` };
-  return { kind: 'customer', customerId: token.customerId!, tokenId: token.id, label: `token:${token.id}` };
+  if (token.scope === 'admin') return { kind: 'admin', tokenId: token.id, label: `admin token "${token.name}" (${token.id})` };
+  return { kind: 'customer', customerId: token.customerId!, tokenId: token.id, label: `customer token "${token.name}" (${token.id})` };
 }
 
 /** The owner that idempotency keys are kept per. */

@@ -17,7 +17,8 @@ export const nodePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
 
   app.get('/nodes', async (request, reply) => {
     const allocations = ctx.repos.nodes.allocations();
-    const nodes = ctx.repos.nodes.all().map((n) => ({ ...n, allocated: allocations.get(n.id) }));
+    const none = { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 };
+    const nodes = ctx.repos.nodes.all().map((n) => ({ ...n, allocated: allocations.get(n.id) ?? none }));
     return page(request, reply, 'admin/nodes', i18n.t(request.web.lang, 'admin.nodes.title'), { nodes }, { nav: 'admin/nodes' });
   });
 

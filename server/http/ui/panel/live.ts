@@ -2,17 +2,27 @@ import type { FastifyInstance } from 'fastify';
 import type { Ui } from '../index.js';
 import { sessionAlive } from '../../../services/sessions.js';
 import { signedIn } from '../web-request.js';
+import { environmentView } from '../../../services/views.js';
+import { publicOperation } from '../../../db/repos/operations.js';
+import type { Principal } from '../../../domain/types.js';
+import type { Context } from '../../../services/context.js';
 
 const HEARTBEAT_MS = 15_000;
+/** At most this many environments and operations are brought up to date when a page (re)connects. */
+const CATCH_UP = 200;
 
 /**
  * Live updates for the pages: the same events as the API's stream, filtered to what the
- * signed-in account may see, and closed once its session ends.
+ * signed-in account may see, and closed once its session ends. A page names the
+ * environments and operations it shows (`?env=a,b&op=c`); on every (re)connect their
+ * current state is sent first, so a change made while the page was loading or its
+ * stream was down is not missed.
  */
 export const livePages = (ui: Ui) => async (app: FastifyInstance): Promise<void> => {
   const { ctx } = ui;
-  app.get('/events', async (request, reply) => {
+  app.get<{ Querystring: { env?: string; op?: string } }>('/events', async (request, reply) => {
     const { principal: who, session } = signedIn(request);
+    const snapshot = catchUp(ctx, who, ids(request.query.env), ids(request.query.op));
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -21,6 +31,7 @@ export const livePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
       'x-accel-buffering': 'no',
     });
     res.write('retry: 3000\n: connected\n\n');
+    for (const [type, data] of snapshot) res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
     const unsubscribe = ctx.events.subscribe((event) => {
       if (who.kind === 'customer' && event.customerId !== who.customerId) return;
       res.write(`event: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
@@ -40,3 +51,23 @@ export const livePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
     res.on('error', close);
   });
 };
+
+function ids(list: string | undefined): string[] {
+  if (typeof list !== 'string') return [];
+  return [...new Set(list.split(',').filter((id) => /^[a-z]{2,5}_[0-9a-z]{20}$/.test(id)))].slice(0, CATCH_UP);
+}
+
+/** The current state of the named environments and operations that this account may see. */
+function catchUp(ctx: Context, who: Principal, envIds: string[], opIds: string[]): Array<['environment' | 'operation', unknown]> {
+  const mine = (customerId: string | null) => who.kind === 'admin' || customerId === who.customerId;
+  const out: Array<['environment' | 'operation', unknown]> = [];
+  for (const id of envIds) {
+    const env = ctx.repos.environments.get(id);
+    if (env && mine(env.customerId)) out.push(['environment', environmentView(ctx, env)]);
+  }
+  for (const id of opIds) {
+    const op = ctx.repos.operations.get(id);
+    if (op && mine(op.customerId)) out.push(['operation', publicOperation(op)]);
+  }
+  return out;
+}
