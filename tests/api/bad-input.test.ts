@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseSnapshot } from '../helpers/snapshot.js';
 import { docker, labNode, nodeBody } from '../helpers/lab.js';
 import { ADMIN_TOKEN, createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Reply, type TestPanel } from '../helpers/panel.js';
 
@@ -59,9 +60,7 @@ function withField(base: unknown, dotted: string, value: unknown): unknown {
 
 // ---- what "nothing changed" means: every table's rows and the node's containers ----
 function snapshot(): Record<string, unknown[]> {
-  const db = panel.ctx.repos.db;
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
-  return Object.fromEntries(tables.map((t) => [t, db.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all()]));
+  return databaseSnapshot(panel.ctx.repos.db);
 }
 /** Ids of this panel's containers on the lab node (other test runs share the lab and come and go). */
 async function containers(): Promise<Set<string>> {

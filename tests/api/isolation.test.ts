@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseSnapshot } from '../helpers/snapshot.js';
 import { containerName } from '../../server/docker/container-spec.js';
 import { newId } from '../../server/lib/ids.js';
 import { inspect, labNode } from '../helpers/lab.js';
@@ -16,9 +17,7 @@ let samePlanOtherLimits: string;
 const node = () => labNode(1);
 
 function snapshot(): Record<string, unknown[]> {
-  const db = panel.ctx.repos.db;
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
-  return Object.fromEntries(tables.map((t) => [t, db.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all()]));
+  return databaseSnapshot(panel.ctx.repos.db);
 }
 
 /** What must not move on A's container: running, when it started, and every limit from the plan. */
