@@ -1,18 +1,20 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { PassThrough, type Duplex, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 import type { Limits } from '../domain/types.js';
-import { KuraError, NodeCallError, NodeUnavailableError } from '../lib/errors.js';
+import { NodeCallError, NodeUnavailableError } from '../lib/errors.js';
 import { CircuitBreaker } from './breaker.js';
 import { eventParser, type ContainerEvent } from './node-events.js';
 import { nodeError, isNotFound, isConflict } from './errors.js';
 import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
 import type { UsageCounters } from '../domain/usage.js';
 import { readStats, readUsageCounters, demuxLogs, type EnvironmentStats } from './stats.js';
+import { openShell, type Shell } from './shell.js';
+
+export type { Shell };
 
 export interface NodeConnection {
   name: string;
@@ -38,33 +40,12 @@ export interface ContainerState {
   hostConfig: { NanoCpus: number; Memory: number; MemorySwap: number; PidsLimit: number };
 }
 
-/** A shell in a container, as the web console uses it. */
-export interface Shell {
-  /** Written: the shell's terminal input. Read: its raw terminal output. */
-  stream: Duplex;
-  resize(cols: number, rows: number): Promise<void>;
-  /** Drops the connection and ends every process started from this shell. */
-  close(): Promise<void>;
-}
-
 /** A container's new log output, as text. */
 export interface LogFollow {
   /** stdout and stderr, demultiplexed, decoded as UTF-8 (emits strings). */
   stream: Readable;
   close(): void;
 }
-
-/** Bash where the image has it, else sh: one exec either way. */
-const SHELL_CMD = ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash; fi; exec /bin/sh'];
-/**
- * Docker has no call to end an exec, and dropping a TTY exec's connection leaves its
- * shell running. Every console process carries a marker in its environment ($1 here);
- * this script, run in the container as its own user, hangs them up, then kills what is
- * left a second later (background jobs included).
- */
-const END_SHELL_SCRIPT = 'p() { for d in /proc/[0-9]*; do grep -q "$1" "$d/environ" 2>/dev/null && echo "${d#/proc/}"; done; }; '
-  + 'x=$(p "$1"); [ -n "$x" ] || exit 0; kill -HUP $x 2>/dev/null; sleep 1; '
-  + 'x=$(p "$1"); [ -n "$x" ] && kill -KILL $x 2>/dev/null; exit 0';
 
 const CALL_TIMEOUT_MS = 15_000;
 /** Reads a person is waiting on (stats, logs) give up sooner than work in an operation. */
@@ -346,47 +327,12 @@ export class NodeClient {
     }, deadlineMs);
   }
 
-  /**
-   * An interactive shell in a running container, as the container's own user, with a
-   * terminal of the given size. `close()` also ends the processes started from it.
-   */
+  /** An interactive shell in a running container, as the container's own user (see shell.ts). */
   async openShell(id: string, size: { cols: number; rows: number }): Promise<Shell> {
-    const marker = `KURA_CONSOLE=${randomBytes(12).toString('hex')}`;
-    const exec = await this.call('exec create', () => this.api.getContainer(id).exec({
-      Cmd: SHELL_CMD, Tty: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
-      Env: ['TERM=xterm-256color', marker], ConsoleSize: [size.rows, size.cols],
-    }));
-    // The hijacked connection lives as long as the console: it goes through the client without an idle timeout.
-    const stream = await this.call('exec start', () => this.stream.getExec(exec.id).start({ hijack: true, stdin: true, Tty: true }));
-    const resize = async (cols: number, rows: number): Promise<void> => {
-      await this.call('exec resize', () => this.api.getExec(exec.id).resize({ w: cols, h: rows }), READ_TIMEOUT_MS);
-    };
-    let ended: Promise<void> | null = null;
-    const close = (): Promise<void> => ended ??= (async () => {
-      stream.destroy();
-      await this.endShell(id, marker);
-    })();
-    try {
-      // Engines before API 1.42 ignore ConsoleSize, and may refuse a resize until the process has started.
-      await retry(() => resize(size.cols, size.rows), 5, 100);
-    } catch (err) {
-      await close();
-      throw err;
-    }
-    return { stream, resize, close };
-  }
-
-  private async endShell(id: string, marker: string): Promise<void> {
-    try {
-      const done = await this.exec(id, ['/bin/sh', '-c', END_SHELL_SCRIPT, 'kura-end-console', marker], 15_000);
-      if (done.exitCode !== 0) {
-        throw new KuraError('internal', `node ${this.name}: ending a console's processes failed (${done.exitCode}): ${done.output.slice(0, 300)}`);
-      }
-    } catch (err) {
-      // A container that stopped or went away took the shell with it.
-      if (isConflict(err) || isNotFound(err)) return;
-      throw err;
-    }
+    return openShell({
+      name: this.name, inspectExec: this.api, attach: this.stream, call: (what, fn, ms) => this.call(what, fn, ms),
+      exec: (cid, cmd, ms) => this.exec(cid, cmd, ms),
+    }, id, size, READ_TIMEOUT_MS);
   }
 
   /** Follows a container's stdout and stderr from now on. */
@@ -409,18 +355,6 @@ export class NodeClient {
 /** Docker answers 304 to starting a running container or stopping a stopped one. */
 function isNotModified(err: unknown): boolean {
   return err instanceof NodeCallError && err.httpStatus === 304;
-}
-
-async function retry(fn: () => Promise<void>, attempts: number, delayMs: number): Promise<void> {
-  for (let i = 1; ; i++) {
-    try {
-      await fn();
-      return;
-    } catch (err) {
-      if (i >= attempts) throw err;
-      await new Promise((resolve) => setTimeout(resolve, delayMs * i));
-    }
-  }
 }
 
 function readAllBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
