@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../services/context.js';
 import { principal } from '../auth.js';
+import { openEventStream } from '../sse.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -10,21 +11,15 @@ export const eventRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
     schema: { tags: ['events'], summary: 'Server-Sent Events stream (text/event-stream) of operation and environment events' },
   }, async (request, reply) => {
     const who = principal(request);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.write(': connected\n\n');
+    const sse = openEventStream(reply);
+    const res = sse.res;
+    sse.comment('connected');
     let seq = 0;
     const unsubscribe = ctx.events.subscribe((event) => {
       if (who.kind === 'customer' && event.customerId !== who.customerId) return;
       res.write(`id: ${++seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
     });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => sse.comment('keep-alive'), HEARTBEAT_MS);
     const close = () => {
       clearInterval(heartbeat);
       unsubscribe();

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Ui } from '../index.js';
 import { sessionAlive } from '../../../services/sessions.js';
 import { signedIn } from '../web-request.js';
+import { openEventStream } from '../../sse.js';
 import { environmentView } from '../../../services/views.js';
 import { publicOperation } from '../../../db/repos/operations.js';
 import type { Principal } from '../../../domain/types.js';
@@ -23,25 +24,20 @@ export const livePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
   app.get<{ Querystring: { env?: string; op?: string } }>('/events', async (request, reply) => {
     const { principal: who, session } = signedIn(request);
     const snapshot = catchUp(ctx, who, ids(request.query.env), ids(request.query.op));
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      'x-accel-buffering': 'no',
-    });
-    res.write('retry: 3000\n: connected\n\n');
-    for (const [type, data] of snapshot) res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+    const sse = openEventStream(reply, { retryMs: 3000 });
+    const res = sse.res;
+    sse.comment('connected');
+    for (const [type, data] of snapshot) sse.send(type, data);
     const unsubscribe = ctx.events.subscribe((event) => {
       if (who.kind === 'customer' && event.customerId !== who.customerId) return;
-      res.write(`event: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
+      sse.send(event.type, event.data);
     });
     const heartbeat = setInterval(() => {
       if (!sessionAlive(ctx, session.idHash)) {
         res.end();
         return;
       }
-      res.write(': keep-alive\n\n');
+      sse.comment('keep-alive');
     }, HEARTBEAT_MS);
     const close = () => {
       clearInterval(heartbeat);

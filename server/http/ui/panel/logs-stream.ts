@@ -5,6 +5,7 @@ import { sessionAlive } from '../../../services/sessions.js';
 import { ConflictError, KuraError } from '../../../lib/errors.js';
 import type { Ui } from '../index.js';
 import { signedIn } from '../web-request.js';
+import { openEventStream } from '../../sse.js';
 
 /** Keep-alive comments for proxies, and how often an open stream checks its session. */
 export const logsStreamTimings = { keepAliveMs: 15_000, sessionCheckMs: 5_000 };
@@ -28,23 +29,17 @@ export const logsStreamPages = (ui: Ui) => async (app: FastifyInstance): Promise
     const follow = await followEnvironmentLogs(ctx, env);
     openPerSession.set(session.idHash, count + 1);
 
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      'x-accel-buffering': 'no',
-      'x-content-type-options': 'nosniff',
-    });
-    res.write('retry: 3000\n: following\n\n');
-    follow.stream.on('data', (text: string) => res.write(`event: log\ndata: ${JSON.stringify(text)}\n\n`));
+    const sse = openEventStream(reply, { retryMs: 3000 });
+    const res = sse.res;
+    sse.comment('following');
+    follow.stream.on('data', (text: string) => sse.send('log', text));
     follow.stream.on('error', (err) => {
       request.log.warn({ err: err.message, env: env.id }, 'log stream from the node failed');
       res.end();
     });
     // A stopped container's log ends: the browser reconnects after the retry time.
     follow.stream.on('end', () => res.end());
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), logsStreamTimings.keepAliveMs);
+    const keepAlive = setInterval(() => sse.comment('keep-alive'), logsStreamTimings.keepAliveMs);
     const sessionCheck = setInterval(() => {
       if (!sessionAlive(ctx, session.idHash)) res.end();
     }, logsStreamTimings.sessionCheckMs);
