@@ -65,4 +65,32 @@ describe('every main page fits a phone and is photographed on phone and desktop'
     await context.close();
     expect(problems).toEqual([]);
   });
+
+  it('the same pages in Japanese fit a phone too', async () => {
+    // A browser that asks for Japanese gets the pages in Japanese before any preference is stored.
+    const context = await browser.newContext({ viewport: PHONE, locale: 'ja-JP' });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    const check = async (pages: Array<[string, string]>) => {
+      for (const [name, path] of pages) {
+        const res = await page.goto(`${web.url}${path}`);
+        if (res?.status() !== 200) problems.push(`${path} answered ${res?.status()}`);
+        if (await page.getAttribute('html', 'lang') !== 'ja') problems.push(`${path} is not in Japanese`);
+        await assertNoSideways(page).catch((err: Error) => problems.push(err.message));
+        await screenshot(page, `${name}-ja-390`);
+      }
+    };
+    await check([['login', '/login']]);
+    await login(page, web.url, CUSTOMER.email, CUSTOMER.password, '/panel');
+    await check([['panel', '/panel'], ['panel-environment', `/panel/environments/${envId}`], ['panel-account', '/panel/account']]);
+    await page.click('form[action="/logout"] button[type=submit]');
+    await login(page, web.url, ADMIN.email, ADMIN.password, '/admin');
+    await check([
+      ['admin', '/admin'], ['admin-nodes', '/admin/nodes'], ['admin-node', `/admin/nodes/${web.nodeIds[0]}`],
+      ['admin-customers', '/admin/customers'], ['admin-environments', '/admin/environments'], ['admin-plans', '/admin/plans'],
+      ['admin-templates', '/admin/templates'], ['admin-operations', '/admin/operations'], ['admin-audit', '/admin/audit'],
+    ]);
+    await context.close();
+    expect(problems).toEqual([]);
+  });
 });

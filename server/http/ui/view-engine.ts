@@ -36,6 +36,12 @@ export function viewEngine(viewsDir: string, translator: Translator): typeof han
   });
   /** An ISO time as "2026-11-26 09:41 UTC": unambiguous in both languages. */
   hb.registerHelper('time', (iso: unknown) => (typeof iso === 'string' && iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '—'));
+  /** A code's name in the page's language (`{{label "common.opKind." kind}}`), or the code itself when it has none. */
+  hb.registerHelper('label', function (prefix: unknown, value: unknown, options: HelperOptions) {
+    const key = `${String(prefix)}${String(value)}`;
+    const text = translator.t(rootLang(options), key);
+    return text === key ? String(value) : text;
+  });
   hb.registerHelper('stateLabel', function (state: unknown, options: HelperOptions) {
     return translator.t(rootLang(options), `common.state.${String(state)}`);
   });
