@@ -28,7 +28,7 @@ export function audit(ctx: Context, e: AuditInput): void {
   });
 }
 
-const SECRET_KEY = /pass|secret|token|key|cert|^ca$|^tls$/i;
+const SECRET_KEY = /pass|secret|token|key|cert|confirm|current|^ca$|^tls$/i;
 
 /** A request body as the audit log keeps it: secrets and PEM blocks left out, short. */
 export function auditBody(body: unknown): string | null {
