@@ -13,6 +13,14 @@ import { stateLabels } from '../labels.js';
 
 type IdRoute = { Params: { id: string } };
 
+const LOGS_WAIT_MS = 1500;
+
+function withinMs<T>(work: Promise<T>, ms: number, late: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(late), ms); });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** A customer's environments: the list, one environment's page and its actions. */
 export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promise<void> => {
   const { ctx, i18n } = ui;
@@ -36,7 +44,9 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
   app.get<IdRoute>('/environments/:id', async (request, reply) => {
     const env = environmentFor(ctx, webPrincipal(request), request.params.id);
     const lang = request.web.lang;
-    const logs = await environmentLogs(ctx, env, 200).catch((err: unknown) => `(${errorMessage(err)})`);
+    // The page does not wait long on a slow node: the logs stay one click away.
+    const logs = await withinMs(environmentLogs(ctx, env, 200), LOGS_WAIT_MS, i18n.t(lang, 'panel.logs.slow'))
+      .catch((err: unknown) => `(${errorMessage(err)})`);
     return page(request, reply, 'panel/environment', env.name, { ...details(ui, env), logs, stateLabels: stateLabels(i18n, lang) },
       { nav: 'panel/environments', inlineStyles: true });
   });
