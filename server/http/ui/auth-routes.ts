@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { acceptInvite, checkLogin, closeSession, inviteCustomer, openSession, resolveSession, setLanguage } from '../../services/sessions.js';
 import { KuraError } from '../../lib/errors.js';
 import type { Lang } from '../../domain/types.js';
-import { CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, cookieOptions, type Ui } from './index.js';
+import { CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, cookieOptions } from './cookies.js';
+import type { Ui } from './ui.js';
 import { field, safeNext } from './web-request.js';
 import { page } from './render.js';
 
@@ -17,9 +18,12 @@ export const authRoutes = (ui: Ui) => async (app: FastifyInstance): Promise<void
     return reply.redirect(!account ? '/login' : account.kind === 'admin' ? '/admin' : '/panel', 303);
   });
 
-  app.get<{ Querystring: { next?: string } }>('/login', async (request, reply) => {
+  app.get<{ Querystring: { next?: string; invited?: string } }>('/login', async (request, reply) => {
     if (request.web.active) return reply.redirect(homeOf(request.web.active.account.kind), 303);
-    return page(request, reply, 'login', i18n.t(request.web.lang, 'auth.login.title'), { next: safeNext(request.query.next ?? '', '') });
+    const lang = request.web.lang;
+    return page(request, reply, 'login', i18n.t(lang, 'auth.login.title'), {
+      next: safeNext(request.query.next ?? '', ''), notice: request.query.invited === '1' ? i18n.t(lang, 'auth.invite.done') : undefined,
+    });
   });
 
   app.post('/login', async (request, reply) => {

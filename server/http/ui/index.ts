@@ -15,20 +15,12 @@ import { chooseLanguage, type Translator } from './i18n.js';
 import { checkCsrf } from './csrf.js';
 import { LoginRequired } from './web-request.js';
 import { page } from './render.js';
+import type { Ui } from './ui.js';
+import { CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, cookieOptions } from './cookies.js';
 import { authRoutes } from './auth-routes.js';
 import { panelRoutes } from './panel/index.js';
 import { adminRoutes } from './admin/index.js';
 
-export const SESSION_COOKIE = 'kura_session';
-export const CSRF_COOKIE = 'kura_csrf';
-export const LANG_COOKIE = 'kura_lang';
-
-/** What every page module receives. */
-export interface Ui {
-  ctx: Context;
-  i18n: Translator;
-  throttle: LoginThrottle;
-}
 
 /** Static files the pages load, each from the package that ships it. */
 const ASSETS: Array<{ prefix: string; root: string }> = [
@@ -73,12 +65,6 @@ export const webUi = (ctx: Context, i18n: Translator) => async (app: FastifyInst
     await scoped.register(adminRoutes(ui));
   }, { prefix: '/admin' });
 };
-
-/** Session and CSRF cookies: HttpOnly, SameSite=Lax, and Secure whenever the panel is reached over HTTPS. */
-export function cookieOptions(request: FastifyRequest, maxAgeSec?: number) {
-  return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: request.protocol === 'https',
-    ...(maxAgeSec !== undefined ? { maxAge: maxAgeSec } : {}) };
-}
 
 /** An unknown page under /panel or /admin: the same HTML 404 as a missing record. */
 function notFound(ui: Ui) {

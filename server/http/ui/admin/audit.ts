@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { field } from '../web-request.js';
 

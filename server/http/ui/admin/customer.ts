@@ -4,7 +4,7 @@ import { createInvite, resetCustomerPassword } from '../../../services/sessions.
 import { environmentView } from '../../../services/views.js';
 import { KuraError } from '../../../lib/errors.js';
 import { UpdateCustomerBody } from '../../api/customers.js';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { checkForm, form } from '../forms.js';
 import { webPrincipal } from '../web-request.js';

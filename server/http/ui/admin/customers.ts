@@ -3,7 +3,7 @@ import type { Customer } from '../../../domain/types.js';
 import { createCustomer } from '../../../services/customers.js';
 import { KuraError } from '../../../lib/errors.js';
 import { CreateCustomerBody } from '../../api/customers.js';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { checkForm, defined, form } from '../forms.js';
 import { field } from '../web-request.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { fleetOverview } from '../../../services/fleet-overview.js';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 
 /** The fleet dashboard: every node at a glance and what needs attention. */

@@ -4,7 +4,7 @@ import { createEnvironment } from '../../../services/environments.js';
 import { environmentView } from '../../../services/views.js';
 import { BadRequestError, KuraError } from '../../../lib/errors.js';
 import { CreateEnvironmentBody } from '../../api/environments.js';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { checkForm, defined, form } from '../forms.js';
 import { field, webPrincipal } from '../web-request.js';

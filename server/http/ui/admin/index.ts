@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { requireAdminPage } from '../web-request.js';
 import { dashboardPages } from './dashboard.js';
 import { nodePages } from './nodes.js';

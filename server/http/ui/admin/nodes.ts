@@ -3,7 +3,7 @@ import { getNode, nodeWithAllocation, patchNode, registerNode } from '../../../s
 import { environmentView } from '../../../services/views.js';
 import { KuraError } from '../../../lib/errors.js';
 import { RegisterNodeBody } from '../../api/nodes.js';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { checkForm, defined, form } from '../forms.js';
 import { field } from '../web-request.js';

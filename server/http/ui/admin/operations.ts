@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { publicOperation, type OperationStatus } from '../../../db/repos/operations.js';
 import { BadRequestError } from '../../../lib/errors.js';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { field } from '../web-request.js';
 import { stateLabels } from '../labels.js';

@@ -3,7 +3,7 @@ import type { Plan } from '../../../domain/types.js';
 import { createPlan, getPlan, updatePlan } from '../../../services/plans.js';
 import { KuraError } from '../../../lib/errors.js';
 import { CreatePlanBody, UpdatePlanBody } from '../../api/plans.js';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { checkForm, defined, form } from '../forms.js';
 

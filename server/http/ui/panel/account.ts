@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createToken, revokeToken } from '../../../services/customers.js';
 import { changePassword, setLanguage } from '../../../services/sessions.js';
 import { BadRequestError, KuraError } from '../../../lib/errors.js';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { field, requireCustomerPage, signedIn } from '../web-request.js';
 

@@ -10,7 +10,7 @@ import { openEnvironmentShell } from '../../../services/environment-io.js';
 import type { Context } from '../../../services/context.js';
 import { sessionAlive, type ActiveSession } from '../../../services/sessions.js';
 import { errorMessage, ForbiddenError } from '../../../lib/errors.js';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { signedIn } from '../web-request.js';
 
 /** How often an open console checks its session, how long it may sit without input, how many a session may open. */

@@ -6,7 +6,7 @@ import { environmentView } from '../../../services/views.js';
 import { latestUsage, usageHistory } from '../../../services/usage.js';
 import { publicOperation } from '../../../db/repos/operations.js';
 import { BadRequestError, errorMessage } from '../../../lib/errors.js';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { field, signedIn, webPrincipal } from '../web-request.js';
 import { stateLabels } from '../labels.js';

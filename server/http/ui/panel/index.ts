@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { environmentPages } from './environments.js';
 import { accountPages } from './account.js';
 import { livePages } from './live.js';

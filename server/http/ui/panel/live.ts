@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { sessionAlive } from '../../../services/sessions.js';
 import { signedIn } from '../web-request.js';
 import { openEventStream } from '../../sse.js';

@@ -3,7 +3,7 @@ import { environmentFor } from '../../../services/environments.js';
 import { followEnvironmentLogs } from '../../../services/environment-io.js';
 import { sessionAlive } from '../../../services/sessions.js';
 import { ConflictError, KuraError } from '../../../lib/errors.js';
-import type { Ui } from '../index.js';
+import type { Ui } from '../ui.js';
 import { signedIn } from '../web-request.js';
 import { openEventStream } from '../../sse.js';
 

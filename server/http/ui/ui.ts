@@ -1,0 +1,10 @@
+import type { Context } from '../../services/context.js';
+import type { LoginThrottle } from '../../services/login-throttle.js';
+import type { Translator } from './i18n.js';
+
+/** What every page module receives. */
+export interface Ui {
+  ctx: Context;
+  i18n: Translator;
+  throttle: LoginThrottle;
+}
