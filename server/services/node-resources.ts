@@ -1,4 +1,5 @@
-import type { Template } from '../domain/types.js';
+import type { Environment, Template } from '../domain/types.js';
+import { containerName } from '../docker/container-spec.js';
 import { KuraError } from '../lib/errors.js';
 import type { NodeClient } from '../docker/node-client.js';
 import type { Context } from './context.js';
@@ -73,4 +74,14 @@ export function assertDiskHoldsImage(node: { name: string; storageDriver: string
     throw new KuraError('conflict', `the plan's ${diskMb} MiB of disk cannot hold template ${template.id} (${imageMb} MiB) on node ${node.name}: ` +
       'its btrfs storage counts the template inside each environment\'s disk quota; choose a plan with more disk', { field: 'planId' });
   }
+}
+
+/**
+ * Removes an environment's container and its data: the recorded one, and one made under
+ * its name by a create that was in flight when the panel stopped (no id recorded yet).
+ */
+export async function removeEnvironmentContainers(ctx: Context, env: Environment): Promise<void> {
+  const client = ctx.nodes.get(env.nodeId);
+  if (env.containerId) await client.remove(env.containerId);
+  await client.remove(containerName(env.id));
 }

@@ -1,6 +1,6 @@
-import { containerName } from '../../docker/container-spec.js';
 import type { Context } from '../../services/context.js';
 import { publishEnvironment, setEnvironmentState } from '../../services/environment-state.js';
+import { removeEnvironmentContainers } from '../../services/node-resources.js';
 import type { OperationHandler } from '../runner.js';
 
 /** Removes the container with its data, then the record; the reservation is freed last. */
@@ -11,9 +11,7 @@ export function destroyHandler(ctx: Context): OperationHandler {
       if (!env) return 'environment already removed';
       const client = ctx.nodes.get(env.nodeId);
       step.progress(20, 'removing the container and its data');
-      if (env.containerId) await client.remove(env.containerId);
-      // A create that was in flight when the panel stopped may have left a container with no id recorded.
-      await client.remove(containerName(env.id));
+      await removeEnvironmentContainers(ctx, env);
       publishEnvironment(ctx, env.id, true);
       ctx.repos.environments.remove(env.id);
       step.progress(90, 'cleaning up');

@@ -1,6 +1,6 @@
-import { containerName } from '../../docker/container-spec.js';
 import type { Context } from '../../services/context.js';
 import { publishEnvironment } from '../../services/environment-state.js';
+import { removeEnvironmentContainers } from '../../services/node-resources.js';
 import type { OperationHandler } from '../runner.js';
 import { provisionHandler } from './provision.js';
 
@@ -15,10 +15,8 @@ export function reinstallHandler(ctx: Context): OperationHandler {
     async run(op, step) {
       const env = ctx.repos.environments.get(op.resource.id);
       if (!env) return 'environment no longer exists';
-      const client = ctx.nodes.get(env.nodeId);
       step.progress(2, 'removing the old container and its data');
-      if (env.containerId) await client.remove(env.containerId);
-      await client.remove(containerName(env.id));
+      await removeEnvironmentContainers(ctx, env);
       ctx.repos.environments.setContainer(env.id, null, null);
       publishEnvironment(ctx, env.id);
       const result = await provision.run(op, step);
