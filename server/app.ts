@@ -18,6 +18,7 @@ import { resizeHandler } from './operations/handlers/resize.js';
 import { destroyHandler } from './operations/handlers/destroy.js';
 import { preloadHandler } from './operations/handlers/preload.js';
 import { reinstallHandler } from './operations/handlers/reinstall.js';
+import { migrateHandler } from './operations/handlers/migrate.js';
 import { loadTemplates } from './templates/catalog.js';
 import { templateImages } from './templates/image-builder.js';
 import { EventBus } from './services/events.js';
@@ -88,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     destroy: destroyHandler(ctx),
     preload: preloadHandler(ctx),
     reinstall: reinstallHandler(ctx),
+    migrate: migrateHandler(ctx),
   }, log);
   await bootstrapAccounts(ctx);
 

@@ -13,6 +13,7 @@ import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spe
 import type { UsageCounters } from '../domain/usage.js';
 import { readStats, readUsageCounters, demuxLogs, type EnvironmentStats } from './stats.js';
 import { openShell, type Shell } from './shell.js';
+import { ContainerFiles } from './files.js';
 
 export type { Shell };
 
@@ -317,14 +318,19 @@ export class NodeClient {
   }
 
   /** Runs a command in a container and returns its output; for probes and checks, not customer input. */
-  async exec(id: string, cmd: string[], deadlineMs = 30_000): Promise<{ exitCode: number; output: string }> {
+  async exec(id: string, cmd: string[], deadlineMs = 30_000, user?: string): Promise<{ exitCode: number; output: string }> {
     return this.call('container exec', async () => {
-      const exec = await this.api.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      const exec = await this.api.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
       const stream = await exec.start({ hijack: true, stdin: false });
       const raw = await readAllBuffer(stream);
       const info = await exec.inspect();
       return { exitCode: info.ExitCode ?? -1, output: demuxLogs(raw) };
     }, deadlineMs);
+  }
+
+  /** A container's files: its changes against the image, stats, and tar archives in and out. */
+  files(id: string): ContainerFiles {
+    return new ContainerFiles({ api: this.api, bulk: this.bulk, call: (what, fn, ms) => this.call(what, fn, ms) }, id);
   }
 
   /** An interactive shell in a running container, as the container's own user (see shell.ts). */

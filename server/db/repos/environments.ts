@@ -41,6 +41,8 @@ export function environmentsRepo(db: Db) {
     setState: db.prepare('UPDATE environments SET state = ?, updated_at = ? WHERE id = ?'),
     setDesired: db.prepare('UPDATE environments SET desired_state = ?, updated_at = ? WHERE id = ?'),
     setContainer: db.prepare('UPDATE environments SET container_id = ?, image_id = ?, updated_at = ? WHERE id = ?'),
+    moveNode: db.prepare('UPDATE environments SET node_id = ?, container_id = ?, image_id = ?, updated_at = ? WHERE id = ?'),
+    movePortNode: db.prepare('UPDATE environment_ports SET node_id = ?, host_port = ? WHERE environment_id = ? AND name = ?'),
     setPlan: db.prepare(`UPDATE environments SET plan_id = @planId, cpus = @cpus, memory_mb = @memoryMb, swap_mb = @swapMb,
       disk_mb = @diskMb, pids = @pids, updated_at = @now WHERE id = @id`),
     remove: db.prepare('DELETE FROM environments WHERE id = ?'),
@@ -138,6 +140,26 @@ export function environmentsRepo(db: Db) {
       q.remove.run(id);
     },
     /** Gives a port a new host port above `after`, when something outside the panel holds the old one. */
+    /**
+     * Free host ports on another node for an environment's ports, as a migration needs
+     * them before it moves (the move itself re-checks them: a port taken meanwhile fails it).
+     */
+    portsOn(nodeId: string, ports: readonly PortBinding[]): PortBinding[] {
+      const next = new Map<string, number>();
+      return ports.map((p) => {
+        const hostPort = freePort(nodeId, p.protocol, next.get(p.protocol));
+        next.set(p.protocol, hostPort + 1);
+        return { ...p, hostPort };
+      });
+    },
+    /** Puts an environment on another node with its new container and ports, in one transaction. */
+    moveToNode(id: string, nodeId: string, containerId: string, imageId: string, ports: readonly PortBinding[]): void {
+      db.transaction(() => {
+        changed();
+        q.moveNode.run(nodeId, containerId, imageId, nowIso(), id);
+        for (const p of ports) q.movePortNode.run(nodeId, p.hostPort, id, p.name);
+      })();
+    },
     movePort(id: string, name: string, nodeId: string, protocol: string, after: number): number {
       changed();
       const port = freePort(nodeId, protocol, after + 1);

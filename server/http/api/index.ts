@@ -11,6 +11,7 @@ import { environmentRoutes } from './environments.js';
 import { operationRoutes } from './operations.js';
 import { eventRoutes } from './events.js';
 import { fleetRoutes } from './fleet.js';
+import { migrationRoutes } from './migrations.js';
 import { usageRoutes } from './usage.js';
 
 /** The provisioning API v1: every route behind a bearer token. */
@@ -30,4 +31,5 @@ export const apiV1 = (ctx: Context): FastifyPluginAsyncTypebox => async (app) =>
   await app.register(operationRoutes(ctx));
   await app.register(eventRoutes(ctx));
   await app.register(fleetRoutes(ctx));
+  await app.register(migrationRoutes(ctx));
 };

@@ -1,0 +1,72 @@
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { isNotFound } from './errors.js';
+
+/** One entry of Docker's list of how a container's filesystem differs from its image. */
+export interface FsChange {
+  path: string;
+  kind: 'changed' | 'added' | 'deleted';
+}
+
+/** What Docker tells about one path in a container (ns-precision mtime, as the filesystem has it). */
+export interface PathStat {
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+/** What the files of a container need from its node's client: deadline-wrapped calls and its connections. */
+export interface FilesNode {
+  api: Docker;
+  /** No short idle timeout: archives of a large data directory take a while. */
+  bulk: Docker;
+  call<T>(what: string, fn: () => Promise<T>, deadlineMs?: number): Promise<T>;
+}
+
+const KINDS = ['changed', 'added', 'deleted'] as const;
+/** Archives stream for as long as they take; only the answer's start has a deadline. */
+const ARCHIVE_START_MS = 30_000;
+const ARCHIVE_MS = 60 * 60_000;
+
+/** Reading and writing files of a container through Docker's archive API (works on stopped containers too). */
+export class ContainerFiles {
+  constructor(private readonly node: FilesNode, private readonly id: string) {}
+
+  async changes(): Promise<FsChange[]> {
+    const raw = await this.node.call('container changes', () => this.node.api.getContainer(this.id).changes()) as
+      Array<{ Path: string; Kind: number }> | null;
+    return (raw ?? []).map((c) => ({ path: c.Path, kind: KINDS[c.Kind] ?? 'changed' }));
+  }
+
+  /** The path's stat, or null when it does not exist. */
+  async stat(path: string): Promise<PathStat | null> {
+    try {
+      const res = await this.node.call('archive stat', () =>
+        this.node.api.getContainer(this.id).infoArchive({ path }) as Promise<{ headers: Record<string, string | undefined>; resume?(): void }>);
+      res.resume?.();
+      const header = res.headers['x-docker-container-path-stat'];
+      if (!header) return null;
+      const s = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as Partial<PathStat>;
+      return { size: Number(s.size ?? 0), mode: Number(s.mode ?? 0), mtime: String(s.mtime ?? ''), linkTarget: String(s.linkTarget ?? '') };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** A tar of the path (a file, or a directory with everything below it), named relative to its parent. */
+  async read(path: string): Promise<Readable> {
+    return this.node.call('archive read', () => this.node.bulk.getContainer(this.id).getArchive({ path }) as Promise<Readable>, ARCHIVE_START_MS);
+  }
+
+  /** Unpacks a tar into `dir`; Docker keeps the owners and modes the tar names (no copyUIDGID: that would chown to the container's user). */
+  async write(dir: string, tar: Readable): Promise<void> {
+    await this.node.call('archive write', async () => {
+      const res = await this.node.bulk.getContainer(this.id).putArchive(tar, { path: dir }) as unknown;
+      if (res && typeof res === 'object' && 'resume' in res && typeof (res as { resume: unknown }).resume === 'function') {
+        (res as { resume(): void }).resume();
+      }
+    }, ARCHIVE_MS);
+  }
+}

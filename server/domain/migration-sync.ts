@@ -1,0 +1,99 @@
+/**
+ * Which parts of a container's filesystem a migration copies. Only the container's own
+ * changes against its template image cross the network: Docker lists them (changed,
+ * added, deleted paths), and the template itself is loaded on the target from the
+ * panel's image cache.
+ */
+
+export interface Change {
+  path: string;
+  kind: 'changed' | 'added' | 'deleted';
+}
+
+export interface Stat {
+  size: number;
+  mode: number;
+  mtime: string;
+}
+
+export interface CopyPlan {
+  /** Paths to archive from the source and unpack in their parent directory on the target. */
+  copy: string[];
+  /** Paths that exist on a fresh container from the template but not on the source. */
+  remove: string[];
+  /** Paths whose stat decides, at the final sync, whether they changed since the first copy. */
+  leaves: string[];
+}
+
+const parentOf = (p: string): string => p.slice(0, p.lastIndexOf('/')) || '/';
+
+/** Directories by the S_IFDIR bit of a Go os.FileMode (Docker reports those): the dir bit is 1 << 31. */
+export function isDirectoryMode(mode: number): boolean {
+  return mode >= 2 ** 31 && Math.floor(mode / 2 ** 31) % 2 === 1;
+}
+
+/** Paths that are not a parent of another changed path (files, mostly). */
+function leavesOf(changes: Change[]): string[] {
+  const present = changes.filter((c) => c.kind !== 'deleted').map((c) => c.path);
+  const parents = new Set<string>();
+  for (const c of changes) {
+    for (let p = parentOf(c.path); p !== '/'; p = parentOf(p)) parents.add(p);
+  }
+  return present.filter((p) => !parents.has(p)).sort();
+}
+
+/** The highest added ancestor of a path (itself when its parent was not added). */
+function addedRoot(path: string, added: Set<string>): string {
+  let root = path;
+  for (let p = parentOf(path); p !== '/' && added.has(p); p = parentOf(p)) root = p;
+  return root;
+}
+
+/** Drops paths that lie under another path of the list. */
+function outermost(paths: Iterable<string>): string[] {
+  const sorted = [...new Set(paths)].sort();
+  const out: string[] = [];
+  for (const p of sorted) {
+    if (!out.some((o) => p.startsWith(`${o}/`))) out.push(p);
+  }
+  return out;
+}
+
+/** The first copy, made while the environment runs: every added tree whole, every changed file. */
+export function firstCopy(changes: Change[]): CopyPlan {
+  const added = new Set(changes.filter((c) => c.kind === 'added').map((c) => c.path));
+  const leaves = leavesOf(changes);
+  const copy = outermost(leaves.map((p) => (added.has(p) ? addedRoot(p, added) : p)));
+  return { copy, remove: outermost(changes.filter((c) => c.kind === 'deleted').map((c) => c.path)), leaves };
+}
+
+/**
+ * The final sync, made with the source stopped: whatever changed since the first copy
+ * (a different size, mode or nanosecond mtime, or new), copied from its highest new
+ * ancestor, and whatever the target holds that the source no longer does, removed.
+ */
+export function finalSync(first: { changes: Change[]; stats: Map<string, Stat | null> }, now: { changes: Change[]; stats: Map<string, Stat | null> }): CopyPlan {
+  const known = new Set(first.changes.filter((c) => c.kind !== 'deleted').map((c) => c.path));
+  const addedNow = new Set(now.changes.filter((c) => c.kind === 'added').map((c) => c.path));
+  const leaves = leavesOf(now.changes);
+  const copy: string[] = [];
+  for (const leaf of leaves) {
+    const before = first.stats.get(leaf);
+    const after = now.stats.get(leaf);
+    if (after && before && before.size === after.size && before.mode === after.mode && before.mtime === after.mtime) continue;
+    // Copy from the highest ancestor the target does not have yet.
+    let root = leaf;
+    for (let p = parentOf(leaf); p !== '/' && addedNow.has(p) && !known.has(p); p = parentOf(p)) root = p;
+    copy.push(root);
+  }
+  const presentNow = new Set(now.changes.filter((c) => c.kind !== 'deleted').map((c) => c.path));
+  const remove = now.changes.filter((c) => c.kind === 'deleted').map((c) => c.path);
+  for (const c of first.changes) {
+    // Added before the first copy and gone since: the target has it and must not.
+    if (c.kind === 'added' && !presentNow.has(c.path)) remove.push(c.path);
+    // Changed before and back to the template's content since: copy the source's version again.
+    if (c.kind === 'changed' && !presentNow.has(c.path) && first.stats.has(c.path)) copy.push(c.path);
+  }
+  const removeOut = outermost(remove).filter((p) => !copy.includes(p));
+  return { copy: outermost(copy), remove: removeOut, leaves };
+}

@@ -1,0 +1,24 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../services/context.js';
+import { startMigration } from '../../services/migrations.js';
+import { publicOperation } from '../../db/repos/operations.js';
+import { accepted, requireAdmin } from '../auth.js';
+import { IdParams, OperationAccepted, errors } from './schemas.js';
+
+const RefId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+
+/** Moving one environment to another node (admin). */
+export const migrationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  app.post('/environments/:id/migrate', {
+    schema: {
+      tags: ['mobility'], params: IdParams,
+      summary: 'Move an environment to another node while it runs (the panel picks the node when none is given)',
+      body: Type.Optional(Type.Object({ nodeId: Type.Optional(RefId) }, { additionalProperties: false })),
+      response: { 202: OperationAccepted, ...errors(400, 401, 403, 404, 409, 503) },
+    },
+  }, async (request, reply) => {
+    const op = startMigration(ctx, requireAdmin(request), request.params.id, { nodeId: request.body?.nodeId });
+    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+  });
+};
