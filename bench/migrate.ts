@@ -1,0 +1,155 @@
+/**
+ * Downtime of moving an environment with 200 MB of data between two lab nodes, with an
+ * HTTP probe every 50 ms, for two methods side by side in one run:
+ * - Kura's migrate: copy while running, then a short final sync and switch;
+ * - the naive way: stop, copy everything, start (through the same Docker archive calls,
+ *   into a target container made beforehand, so the naive figure is if anything low).
+ * The unavailability window is the longest stretch in which no probe got an answer from
+ * either address. Targets: Kura <= 2 s, and <= 0.2x the naive method.
+ * Run: npm run bench:migrate   (KURA_BENCH_ROUNDS, default 3)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildApp } from '../server/app.js';
+import { loadConfig } from '../server/config.js';
+import { containerName } from '../server/docker/container-spec.js';
+import { labUp } from '../server/lab/lab.js';
+
+const ROUNDS = Number(process.env.KURA_BENCH_ROUNDS ?? 3);
+const DATA_MB = 200;
+const TOKEN = 'bench-migrate-admin-token-0123456789';
+
+interface Probe { stop(): Promise<number> }
+
+/** Probes both addresses every 50 ms; stop() answers the longest time without any answer. */
+function probe(urls: () => string[]): Probe {
+  let running = true;
+  let lastUp = Date.now();
+  let worst = 0;
+  const loop = (async () => {
+    while (running) {
+      const t = Date.now();
+      const answers = await Promise.all(urls().map((u) => fetch(u, { signal: AbortSignal.timeout(250) }).then((r) => r.ok, () => false)));
+      if (answers.some(Boolean)) {
+        worst = Math.max(worst, t - lastUp);
+        lastUp = t;
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, 50 - (Date.now() - t))));
+    }
+  })();
+  // A site that never came back counts until the probe stops.
+  return { async stop() { running = false; await loop; return Math.max(worst, Date.now() - lastUp); } };
+}
+
+/** Waits until the address answers (at most 30 s), then a little longer so the probe sees it. */
+async function answered(u: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await fetch(u, { signal: AbortSignal.timeout(250) }).then((r) => r.ok, () => false)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const lab = await labUp({ nodes: 2 });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-migrate-'));
+  const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: TOKEN, KURA_LOG_LEVEL: 'silent',
+    KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache' });
+  const { app, ctx } = await buildApp({ config, background: false });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const api = async (method: string, url: string, body?: unknown) => {
+    const res = await fetch(`${address}/api/v1${url}`, {
+      method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = await res.json() as any;
+    if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const wait = async (opId: string) => {
+    const op = await api('GET', `/operations/${opId}/wait?timeout=60`);
+    if (op.status !== 'succeeded') throw new Error(`operation ${op.kind} ${op.status}: ${op.error?.message}`);
+    return op;
+  };
+  const url = (env: any) => `http://${env.endpoints[0].host}:${env.endpoints[0].port}/probe.html`;
+
+  try {
+    const nodes: string[] = [];
+    for (const n of lab.nodes) {
+      const read = (f: string) => fs.readFileSync(f, 'utf8');
+      nodes.push((await api('POST', '/nodes', { name: n.name, endpoint: n.endpoint, tls: { ca: read(n.tls.ca), cert: read(n.tls.cert), key: read(n.tls.key) } })).id);
+    }
+    const plan = await api('POST', '/plans', { name: 'bench', cpus: 0.5, memoryMb: 128, diskMb: 1024, pids: 64 });
+    const customer = await api('POST', '/customers', { name: 'Bench', email: 'bench-migrate@example.com' });
+    const create = async (name: string, nodeId: string) => {
+      const r = await api('POST', '/environments', { name, templateId: 'static-site', planId: plan.id, customerId: customer.id, nodeId });
+      await wait(r.operation.id);
+      return api('GET', `/environments/${r.environment.id}`);
+    };
+    const fill = async (env: any) => {
+      await ctx.nodes.get(env.nodeId).exec(containerName(env.id), ['sh', '-c',
+        `head -c ${DATA_MB * 1048576} /dev/urandom > /srv/www/data.bin && echo ok > /srv/www/probe.html`], 120_000);
+    };
+
+    // Kura: one environment moved back and forth.
+    let kuraEnv: any = await create('kura', nodes[0]!);
+    await fill(kuraEnv);
+    // Naive: data on one environment, copied into a second one (on the other node) that takes over.
+    let naiveFrom: any = await create('naive-a', nodes[0]!);
+    let naiveTo: any = await create('naive-b', nodes[1]!);
+    await fill(naiveFrom);
+    await ctx.nodes.get(naiveTo.nodeId).stop(containerName(naiveTo.id));
+
+    const kura: number[] = [];
+    const naive: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      // Kura's migrate.
+      const before = kuraEnv;
+      let after: any = null;
+      const p1 = probe(() => [url(before), ...(after ? [url(after)] : [])]);
+      await new Promise((r) => setTimeout(r, 300));
+      const target = nodes.find((n) => n !== kuraEnv.nodeId)!;
+      const started = await api('POST', `/environments/${kuraEnv.id}/migrate`, { nodeId: target });
+      const op = await wait(started.operation.id);
+      after = await api('GET', `/environments/${kuraEnv.id}`);
+      await answered(url(after));
+      kura.push(await p1.stop());
+      kuraEnv = after;
+      console.log(`  round ${round + 1} kura:  ${kura.at(-1)} ms unavailable (${op.message})`);
+
+      // The naive way: stop, copy everything, start.
+      const src = ctx.nodes.get(naiveFrom.nodeId).files(containerName(naiveFrom.id));
+      const dst = ctx.nodes.get(naiveTo.nodeId).files(containerName(naiveTo.id));
+      const p2 = probe(() => [url(naiveFrom), url(naiveTo)]);
+      await new Promise((r) => setTimeout(r, 300));
+      await ctx.nodes.get(naiveFrom.nodeId).stop(containerName(naiveFrom.id));
+      await dst.write('/srv', await src.read('/srv/www'));
+      await ctx.nodes.get(naiveTo.nodeId).start(containerName(naiveTo.id));
+      await answered(url(naiveTo));
+      naive.push(await p2.stop());
+      console.log(`  round ${round + 1} naive: ${naive.at(-1)} ms unavailable`);
+      [naiveFrom, naiveTo] = [naiveTo, naiveFrom];
+    }
+    const k = median(kura);
+    const n = median(naive);
+    console.log(`\nenvironment data: ${DATA_MB} MB; probe every 50 ms; ${ROUNDS} rounds each, alternating`);
+    console.log(`Kura migrate:          median ${k} ms unavailable (max ${Math.max(...kura)} ms)`);
+    console.log(`naive stop-copy-start: median ${n} ms unavailable (max ${Math.max(...naive)} ms)`);
+    console.log(`ratio Kura / naive: ${(k / n).toFixed(3)}  (targets: Kura <= 2000 ms -> ${k <= 2000 ? 'met' : 'NOT met'}; ratio <= 0.2 -> ${k / n <= 0.2 ? 'met' : 'NOT met'})`);
+    for (const env of [kuraEnv, naiveFrom, naiveTo]) {
+      const r = await api('DELETE', `/environments/${env.id}`);
+      await api('GET', `/operations/${r.operation.id}/wait?timeout=60`);
+    }
+  } finally {
+    await app.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
