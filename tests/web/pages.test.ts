@@ -48,6 +48,8 @@ describe('web panel without nodes: login, authorization, CSRF, escaping', () => 
       expect(res.headers['content-type'], url).toMatch(/text\/html/);
     }
     expect((await web.get('/panel/environments/env_00000000000000000000')).statusCode).toBe(404);
+    await web.page('/panel');
+    expect((await web.post('/panel/environments/env_00000000000000000000/migrate', { nodeId: '' })).statusCode).toBe(404);
     expect(c2.status).toBe(201);
   });
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Environment } from '../../../domain/types.js';
 import { environmentAction, environmentFor, reinstallEnvironment } from '../../../services/environments.js';
+import { startMigration } from '../../../services/migrations.js';
 import { environmentLogs, environmentStats } from '../../../services/environment-io.js';
 import { environmentView } from '../../../services/views.js';
 import { latestUsage, usageHistory } from '../../../services/usage.js';
@@ -8,7 +9,7 @@ import { publicOperation } from '../../../db/repos/operations.js';
 import { BadRequestError, errorMessage } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
-import { field, signedIn, webPrincipal } from '../web-request.js';
+import { field, requireAdminPage, signedIn, webPrincipal } from '../web-request.js';
 import { stateLabels } from '../labels.js';
 
 type IdRoute = { Params: { id: string } };
@@ -75,6 +76,15 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
     return reply.redirect(`/panel/environments/${request.params.id}?op=${op.id}`, 303);
   });
 
+  app.post<IdRoute>('/environments/:id/migrate', async (request, reply) => {
+    const { principal } = requireAdminPage(request);
+    const nodeId = field(request.body, 'nodeId');
+    const op = startMigration(ctx, principal, request.params.id, { nodeId: nodeId || undefined });
+    request.auditNote = { action: 'environment.migrate', resourceType: 'environment', resourceId: request.params.id,
+      detail: `target=${String(op.params.targetNodeId)}` };
+    return reply.redirect(`/panel/environments/${request.params.id}?op=${op.id}`, 303);
+  });
+
   app.post<IdRoute>('/environments/:id/reinstall', async (request, reply) => {
     const env = environmentFor(ctx, webPrincipal(request), request.params.id);
     if (field(request.body, 'confirmName') !== env.name) {
@@ -96,6 +106,7 @@ function details(ui: Ui, env: Environment) {
     plan: ctx.repos.plans.get(env.planId),
     template: ctx.templates.get(env.templateId),
     node: ctx.repos.nodes.get(env.nodeId),
+    otherNodes: ctx.repos.nodes.all().filter((n) => n.id !== env.nodeId && n.state !== 'disabled'),
     operations,
     history: ctx.repos.environmentEvents.page(env.id, Number.MAX_SAFE_INTEGER, 10),
   };
