@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../lib/errors.js';
 
 /**
@@ -25,4 +25,9 @@ export function registerBodyRules(app: FastifyInstance): void {
     const empty = typeof b === 'object' && b !== null && !Array.isArray(b) && Object.keys(b).length === 0;
     if (!empty) throw new BadRequestError('this endpoint takes no request body', { field: '(body)' });
   });
+}
+
+/** For a route whose whole body is optional: an absent body means the defaults, as `{}` does (a schema alone cannot say so). */
+export async function absentBodyIsEmpty(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {};
 }

@@ -47,8 +47,33 @@ export function startMigration(ctx: Context, who: Principal, environmentId: stri
   });
 }
 
-function chooseTarget(ctx: Context, sourceNodeId: string, name: string, limits: Limits, pinned: string | undefined): string {
+/** Moves in flight still count on their source; their room on the target is held here. */
+function allocationsWithMoves(ctx: Context) {
   const allocations = ctx.repos.nodes.allocations();
+  for (const op of ctx.repos.operations.open()) {
+    if (op.kind !== 'migrate') continue;
+    const target = String(op.params.targetNodeId);
+    const env = ctx.repos.environments.get(op.resource.id);
+    if (!env || env.nodeId === target) continue;
+    const a = allocations.get(target) ?? { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 };
+    allocations.set(target, { cpus: a.cpus + env.limits.cpus, memoryMb: a.memoryMb + env.limits.memoryMb,
+      diskMb: a.diskMb + env.limits.diskMb, environments: a.environments + 1 });
+  }
+  return allocations;
+}
+
+/** Host ports ("tcp:20001") that moves in flight into this node have taken, other than `exceptOp`'s. */
+export function portsHeldByMoves(ctx: Context, nodeId: string, exceptOp: string): Set<string> {
+  const held = new Set<string>();
+  for (const op of ctx.repos.operations.open()) {
+    if (op.kind !== 'migrate' || op.id === exceptOp || op.params.targetNodeId !== nodeId) continue;
+    for (const p of (op.params.ports ?? []) as Array<{ protocol: string; hostPort: number }>) held.add(`${p.protocol}:${p.hostPort}`);
+  }
+  return held;
+}
+
+function chooseTarget(ctx: Context, sourceNodeId: string, name: string, limits: Limits, pinned: string | undefined): string {
+  const allocations = allocationsWithMoves(ctx);
   const empty = { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 };
   const candidates = ctx.repos.nodes.all().filter((n) => n.id !== sourceNodeId)
     .map((node) => ({ node, allocated: allocations.get(node.id) ?? empty }));

@@ -97,6 +97,32 @@ describe('migrate: an environment moves between lab nodes with its data', () => 
     expect(after).toMatchObject({ nodeId: nodeIds[0], state: 'running' });
     expect(await fingerprint(1, env.id)).toBe(before);
     expect((await httpGet(`http://${after.endpoints[0].host}:${after.endpoints[0].port}/kept.txt`))?.body).toBe('kept\n');
+    // Bring the node back for the next tests; the panel sees it online on its next beats.
+    await restartNode(3);
+    for (let i = 0; i < 200 && (await panel.api('GET', `/nodes/${nodeIds[2]}`)).body.status !== 'online'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  it('two moves into one node at once take different host ports, and a move needs no body', async () => {
+    const a = await createEnvironment(panel, { name: 'pair-a', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId: nodeIds[0] });
+    const b = await createEnvironment(panel, { name: 'pair-b', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId: nodeIds[0] });
+    const [ra, rb] = await Promise.all([
+      panel.api('POST', `/environments/${a.id}/migrate`, { nodeId: nodeIds[1] }),
+      panel.api('POST', `/environments/${b.id}/migrate`, { nodeId: nodeIds[1] }),
+    ]);
+    expect([ra.status, rb.status]).toEqual([202, 202]);
+    const ops = await Promise.all([waitOperation(panel, ra.body.operation.id, 120), waitOperation(panel, rb.body.operation.id, 120)]);
+    expect(ops.map((o) => o.status), JSON.stringify(ops.map((o) => o.error))).toEqual(['succeeded', 'succeeded']);
+    const [ea, eb] = await Promise.all([a, b].map(async (e) => (await panel.api('GET', `/environments/${e.id}`)).body));
+    expect(ea.endpoints[0].port).not.toBe(eb.endpoints[0].port);
+    for (const e of [ea, eb]) expect((await httpGet(`http://${e.endpoints[0].host}:${e.endpoints[0].port}/`))?.status).toBe(200);
+    // No body at all: the panel picks the node.
+    const back = await panel.api('POST', `/environments/${a.id}/migrate`);
+    expect(back.status).toBe(202);
+    const backOp = await waitOperation(panel, back.body.operation.id, 120);
+    expect(backOp.status, JSON.stringify(backOp.error)).toBe('succeeded');
+    expect((await panel.api('GET', `/environments/${a.id}`)).body.nodeId).not.toBe(nodeIds[1]);
   });
 
   it('refuses a customer token, an unknown node and its own node', async () => {

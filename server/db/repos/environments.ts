@@ -142,12 +142,14 @@ export function environmentsRepo(db: Db) {
     /** Gives a port a new host port above `after`, when something outside the panel holds the old one. */
     /**
      * Free host ports on another node for an environment's ports, as a migration needs
-     * them before it moves (the move itself re-checks them: a port taken meanwhile fails it).
+     * them before it moves; `reserved` ("tcp:20001") are held by other moves in flight.
      */
-    portsOn(nodeId: string, ports: readonly PortBinding[]): PortBinding[] {
+    portsOn(nodeId: string, ports: readonly PortBinding[], reserved: ReadonlySet<string> = new Set()): PortBinding[] {
       const next = new Map<string, number>();
       return ports.map((p) => {
-        const hostPort = freePort(nodeId, p.protocol, next.get(p.protocol));
+        let hostPort = freePort(nodeId, p.protocol, next.get(p.protocol));
+        // Ports held by other moves into the same node are skipped too.
+        while (reserved.has(`${p.protocol}:${hostPort}`)) hostPort = freePort(nodeId, p.protocol, hostPort + 1);
         next.set(p.protocol, hostPort + 1);
         return { ...p, hostPort };
       });

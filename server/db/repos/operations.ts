@@ -54,6 +54,9 @@ export function operationsRepo(db: Db) {
     page: db.prepare(`SELECT * FROM operations WHERE id > @after AND (@resourceId IS NULL OR resource_id = @resourceId)
       AND (@customerId IS NULL OR customer_id = @customerId) ORDER BY id LIMIT @limit`),
     recent: db.prepare(`SELECT * FROM operations WHERE (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit`),
+    children: db.prepare("SELECT * FROM operations WHERE json_extract(params, '$.parentId') = ? ORDER BY id"),
+    latestOf: db.prepare('SELECT * FROM operations WHERE kind = ? AND resource_id = ? ORDER BY id DESC LIMIT 1'),
+    mergeParams: db.prepare('UPDATE operations SET params = json_patch(params, ?), updated_at = ? WHERE id = ?'),
     start: db.prepare("UPDATE operations SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?"),
     progress: db.prepare('UPDATE operations SET progress = MAX(progress, ?), message = ?, updated_at = ? WHERE id = ?'),
     finish: db.prepare(`UPDATE operations SET status = @status, progress = CASE WHEN @status = 'succeeded' THEN 100 ELSE progress END,
@@ -82,6 +85,19 @@ export function operationsRepo(db: Db) {
     /** The newest operations first, optionally only those in one status. */
     recent(limit: number, status?: OperationStatus): OperationRecord[] {
       return (q.recent.all({ limit, status: status ?? null }) as OpRow[]).map(toOp);
+    },
+    /** The operations started on behalf of a batch operation (their params.parentId), oldest first. */
+    children(parentId: string): OperationRecord[] {
+      return (q.children.all(parentId) as OpRow[]).map(toOp);
+    },
+    /** The newest operation of one kind on one resource, in any status. */
+    latestOf(kind: string, resourceId: string): OperationRecord | undefined {
+      const r = q.latestOf.get(kind, resourceId) as OpRow | undefined;
+      return r && toOp(r);
+    },
+    /** Adds to an operation's params (a JSON merge patch): what a batch planned or found, kept across re-runs. */
+    mergeParams(id: string, patch: Record<string, unknown>): void {
+      q.mergeParams.run(JSON.stringify(patch), nowIso(), id);
     },
     markRunning(id: string): void {
       q.start.run(nowIso(), id);

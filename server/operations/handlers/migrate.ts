@@ -5,7 +5,7 @@ import { ConflictError, errorMessage, KuraError } from '../../lib/errors.js';
 import type { Context } from '../../services/context.js';
 import { publishEnvironment, setEnvironmentState } from '../../services/environment-state.js';
 import { copyPaths, statAll, waitForPort } from '../../services/migration-copy.js';
-import type { MigrationParams } from '../../services/migrations.js';
+import { portsHeldByMoves, type MigrationParams } from '../../services/migrations.js';
 import { ensureCustomerNetwork, ensureTemplateImage, removeEnvironmentContainers } from '../../services/node-resources.js';
 import type { OperationHandler, StepContext } from '../runner.js';
 
@@ -33,7 +33,7 @@ export function migrateHandler(ctx: Context): OperationHandler {
         return 'environment moved';
       }
       try {
-        return await move(ctx, env, p, step);
+        return await move(ctx, env, p, step, op.id);
       } catch (err) {
         // Only a move that has not switched goes back; after the switch the target is the environment.
         if (ctx.repos.environments.get(env.id)?.nodeId === env.nodeId) await rollBack(ctx, env, p);
@@ -47,7 +47,7 @@ export function migrateHandler(ctx: Context): OperationHandler {
   };
 }
 
-async function move(ctx: Context, env: Environment, p: MigrationParams, step: StepContext): Promise<string> {
+async function move(ctx: Context, env: Environment, p: MigrationParams, step: StepContext, opId: string): Promise<string> {
   const template = ctx.templates.get(env.templateId);
   if (!template) throw new ConflictError(`template ${env.templateId} is no longer installed on this panel`);
   const target = ctx.repos.nodes.get(p.targetNodeId);
@@ -60,7 +60,9 @@ async function move(ctx: Context, env: Environment, p: MigrationParams, step: St
   await removeStale(ctx, env, target.id);
   const image = await ensureTemplateImage(ctx, target.id, template);
   await ensureCustomerNetwork(ctx, target.id, env.customerId);
-  const ports: PortBinding[] = ctx.repos.environments.portsOn(target.id, env.ports);
+  // Chosen and recorded with no await between, so two moves into one node never pick the same port.
+  const ports: PortBinding[] = ctx.repos.environments.portsOn(target.id, env.ports, portsHeldByMoves(ctx, target.id, opId));
+  ctx.repos.operations.mergeParams(opId, { ports });
   const moved: Environment = { ...env, nodeId: target.id, ports };
   step.progress(10, `creating the container on ${target.name}`);
   const targetId = await dest.createContainer(containerSpec({ environment: moved, template, node: target, image, panelId: ctx.panelId }));
