@@ -19,6 +19,9 @@ import { destroyHandler } from './operations/handlers/destroy.js';
 import { preloadHandler } from './operations/handlers/preload.js';
 import { reinstallHandler } from './operations/handlers/reinstall.js';
 import { migrateHandler } from './operations/handlers/migrate.js';
+import { evacuateHandler } from './operations/handlers/evacuate.js';
+import { restoreHandler } from './operations/handlers/restore.js';
+import { consolidateHandler, rebalanceHandler } from './operations/handlers/fleet-moves.js';
 import { loadTemplates } from './templates/catalog.js';
 import { templateImages } from './templates/image-builder.js';
 import { EventBus } from './services/events.js';
@@ -90,6 +93,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     preload: preloadHandler(ctx),
     reinstall: reinstallHandler(ctx),
     migrate: migrateHandler(ctx),
+    evacuate: evacuateHandler(ctx),
+    restore: restoreHandler(ctx),
+    consolidate: consolidateHandler(ctx),
+    rebalance: rebalanceHandler(ctx),
   }, log);
   await bootstrapAccounts(ctx);
 

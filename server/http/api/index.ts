@@ -12,6 +12,7 @@ import { operationRoutes } from './operations.js';
 import { eventRoutes } from './events.js';
 import { fleetRoutes } from './fleet.js';
 import { migrationRoutes } from './migrations.js';
+import { mobilityRoutes } from './mobility.js';
 import { usageRoutes } from './usage.js';
 
 /** The provisioning API v1: every route behind a bearer token. */
@@ -32,4 +33,5 @@ export const apiV1 = (ctx: Context): FastifyPluginAsyncTypebox => async (app) =>
   await app.register(eventRoutes(ctx));
   await app.register(fleetRoutes(ctx));
   await app.register(migrationRoutes(ctx));
+  await app.register(mobilityRoutes(ctx));
 };

@@ -3,6 +3,7 @@ import type { Ui } from '../ui.js';
 import { requireAdminPage } from '../web-request.js';
 import { dashboardPages } from './dashboard.js';
 import { nodePages } from './nodes.js';
+import { fleetPages } from './fleet.js';
 import { planPages } from './plans.js';
 import { customerPages } from './customers.js';
 import { templatePages } from './templates.js';
@@ -17,6 +18,7 @@ export const adminRoutes = (ui: Ui) => async (app: FastifyInstance): Promise<voi
   });
   await app.register(dashboardPages(ui));
   await app.register(nodePages(ui));
+  await app.register(fleetPages(ui));
   await app.register(planPages(ui));
   await app.register(customerPages(ui));
   await app.register(templatePages(ui));

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { getNode, nodeWithAllocation, patchNode, registerNode } from '../../../services/nodes.js';
 import { environmentView } from '../../../services/views.js';
+import { publicOperation } from '../../../db/repos/operations.js';
 import { KuraError } from '../../../lib/errors.js';
 import { RegisterNodeBody } from '../../api/nodes.js';
 import type { Ui } from '../ui.js';
@@ -56,8 +57,12 @@ export const nodePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
       if (!customers.has(e.customerId)) customers.set(e.customerId, ctx.repos.customers.get(e.customerId)?.name ?? e.customerId);
       return { ...environmentView(ctx, e, hosts), customerName: customers.get(e.customerId) };
     });
+    const evacuation = ctx.repos.operations.latestOf('evacuate', node.id);
+    const restore = ctx.repos.operations.latestOf('restore', node.id);
+    const batch = restore && (!evacuation || restore.id > evacuation.id) ? restore : evacuation;
     return page(request, reply, 'admin/node', node.name, {
       node, environments, registered: request.query.registered === '1', stateLabels: stateLabels(i18n, request.web.lang),
+      batch: batch && publicOperation(batch), canRestore: node.state !== 'active' || evacuation !== undefined,
     }, { nav: 'admin/nodes' });
   });
 

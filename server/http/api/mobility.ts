@@ -1,0 +1,115 @@
+import { Type } from '@sinclair/typebox';
+import { absentBodyIsEmpty } from '../body.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { publicOperation } from '../../db/repos/operations.js';
+import type { Context } from '../../services/context.js';
+import { consolidationPreview, DEFAULT_HEADROOM, DEFAULT_THRESHOLD, rebalancePreview } from '../../services/fleet-plan.js';
+import { startConsolidation, startEvacuation, startRebalance, startRestore } from '../../services/mobility.js';
+import { accepted, requireAdmin } from '../auth.js';
+import { IdParams, OperationAccepted, errors } from './schemas.js';
+
+const Headroom = Type.Number({ minimum: 0, maximum: 0.9, default: DEFAULT_HEADROOM,
+  description: 'fraction of each remaining node\'s CPU, memory, disk and environment slots kept free' });
+const Threshold = Type.Number({ minimum: 0.05, maximum: 1, default: DEFAULT_THRESHOLD,
+  description: 'load spread (most minus least loaded node, 0..1) above which environments are moved' });
+const ConsolidationBody = Type.Optional(Type.Object({ headroom: Type.Optional(Headroom) }, { additionalProperties: false }));
+const RebalanceBody = Type.Optional(Type.Object({ threshold: Type.Optional(Threshold), headroom: Type.Optional(Headroom) },
+  { additionalProperties: false }));
+
+
+const NodeLoad = Type.Object({
+  nodeId: Type.String(), name: Type.String(),
+  state: Type.Union([Type.Literal('active'), Type.Literal('maintenance'), Type.Literal('disabled')]),
+  status: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+  environments: Type.Integer(), cpus: Type.Number(), memoryMb: Type.Integer(),
+  load: Type.Number({ description: 'the larger of the CPU and memory fractions in use, allocated or observed' }),
+});
+const Move = Type.Object({
+  environmentId: Type.String(), name: Type.String(), from: Type.String(), fromName: Type.String(), to: Type.String(), toName: Type.String(),
+});
+const ConsolidationPlan = Type.Object({
+  headroom: Type.Number(),
+  before: Type.Object({ nodes: Type.Integer({ description: 'nodes holding at least one environment' }), perNode: Type.Array(NodeLoad) }),
+  after: Type.Object({ nodes: Type.Integer(), perNode: Type.Array(NodeLoad) }),
+  emptied: Type.Array(Type.Object({ nodeId: Type.String(), name: Type.String() })),
+  moves: Type.Array(Move),
+  kept: Type.Array(Type.Object({ nodeId: Type.String(), name: Type.String(), reason: Type.String() }),
+    { description: 'nodes in use that stay in use, with the environment that had nowhere to go' }),
+});
+const RebalancePlan = Type.Object({
+  threshold: Type.Number(), headroom: Type.Number(),
+  before: Type.Object({ spread: Type.Number(), perNode: Type.Array(NodeLoad) }),
+  after: Type.Object({ spread: Type.Number(), perNode: Type.Array(NodeLoad) }),
+  moves: Type.Array(Move),
+  outcome: Type.Union([Type.Literal('balanced'), Type.Literal('no_better_move'), Type.Literal('move_cap'), Type.Literal('too_few_nodes')]),
+});
+
+/** Draining nodes for maintenance, bringing them back, consolidating and rebalancing the fleet (admin). */
+export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  const tags = ['mobility'];
+
+  app.post('/nodes/:id/evacuate', {
+    schema: {
+      tags, params: IdParams, response: { 202: OperationAccepted, ...errors(401, 403, 404, 409) },
+      summary: 'Put a node in maintenance and move all its environments to other nodes, as one operation with child migrations',
+    },
+  }, async (request, reply) => {
+    const op = startEvacuation(ctx, requireAdmin(request), request.params.id);
+    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+  });
+
+  app.post('/nodes/:id/restore', {
+    schema: {
+      tags, params: IdParams, response: { 202: OperationAccepted, ...errors(401, 403, 404, 409) },
+      summary: 'Make a node active again and bring back the environments its latest evacuation moved away',
+    },
+  }, async (request, reply) => {
+    const op = startRestore(ctx, requireAdmin(request), request.params.id);
+    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+  });
+
+  app.post('/fleet/consolidation/preview', {
+    preValidation: absentBodyIsEmpty,
+    schema: {
+      tags, body: ConsolidationBody, response: { 200: ConsolidationPlan, ...errors(400, 401, 403) },
+      summary: 'The moves that would empty as many nodes as possible while keeping the headroom, with node counts before and after',
+    },
+  }, async (request) => {
+    requireAdmin(request);
+    return consolidationPreview(ctx, { headroom: request.body?.headroom });
+  });
+
+  app.post('/fleet/consolidation/apply', {
+    preValidation: absentBodyIsEmpty,
+    schema: {
+      tags, body: ConsolidationBody, response: { 202: OperationAccepted, ...errors(400, 401, 403, 409) },
+      summary: 'Plan the consolidation again and run it as one operation with child migrations',
+    },
+  }, async (request, reply) => {
+    const op = startConsolidation(ctx, requireAdmin(request), { headroom: request.body?.headroom });
+    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+  });
+
+  app.post('/fleet/rebalance/preview', {
+    preValidation: absentBodyIsEmpty,
+    schema: {
+      tags, body: RebalanceBody, response: { 200: RebalancePlan, ...errors(400, 401, 403) },
+      summary: 'The moves that would bring the load spread across active nodes under the threshold',
+    },
+  }, async (request) => {
+    requireAdmin(request);
+    return rebalancePreview(ctx, { threshold: request.body?.threshold, headroom: request.body?.headroom });
+  });
+
+  app.post('/fleet/rebalance/apply', {
+    preValidation: absentBodyIsEmpty,
+    schema: {
+      tags, body: RebalanceBody, response: { 202: OperationAccepted, ...errors(400, 401, 403, 409) },
+      summary: 'Plan the rebalance again and run it as one operation with child migrations',
+    },
+  }, async (request, reply) => {
+    const op = startRebalance(ctx, requireAdmin(request), { threshold: request.body?.threshold, headroom: request.body?.headroom });
+    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+  });
+};

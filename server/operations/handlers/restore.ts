@@ -1,0 +1,40 @@
+import { NotFoundError } from '../../lib/errors.js';
+import type { Context } from '../../services/context.js';
+import { restorePlan } from '../../services/fleet-plan.js';
+import type { OperationHandler } from '../runner.js';
+import { batchResult, childrenByEnvironment, leftBehindError, runMoves, summary, withStartedChildren } from './batch-moves.js';
+
+const PARALLEL = 2;
+
+/**
+ * Brings back to a node (made active when the restore was asked for) the environments its
+ * latest evacuation moved away: those that still exist and are elsewhere, as far as the
+ * node has room. The ones without room are named; deleted ones are only counted.
+ */
+export function restoreHandler(ctx: Context): OperationHandler {
+  return {
+    async run(op, step) {
+      const node = ctx.repos.nodes.get(op.resource.id);
+      if (!node) throw new NotFoundError('node', op.resource.id);
+      const evacuationId = typeof op.params.evacuationId === 'string' ? op.params.evacuationId : null;
+      if (!evacuationId) return `${node.name} is active; it was never evacuated, so nothing comes back`;
+      const movedAway = [...new Set(ctx.repos.operations.children(evacuationId)
+        .filter((c) => c.kind === 'migrate' && c.status === 'succeeded' && c.params.sourceNodeId === node.id)
+        .map((c) => c.resource.id))];
+      const started = childrenByEnvironment(ctx, op.id);
+      const existing = movedAway.flatMap((id) => ctx.repos.environments.get(id) ?? []);
+      const deleted = movedAway.length - existing.length;
+      const away = existing.filter((e) => e.nodeId !== node.id && !started.has(e.id));
+      step.progress(2, `planning the return of ${away.length} environments to ${node.name}`);
+      const plan = restorePlan(ctx, node.id, away.map((e) => e.id));
+      const moves = withStartedChildren(ctx, op.id, plan.moves.map((m) => ({ environmentId: m.environmentId, name: m.name, from: m.from, to: m.to })));
+      const outcomes = await runMoves(ctx, op, step, moves, { parallel: PARALLEL, fromPercent: 5, toPercent: 100 });
+      const result = batchResult(outcomes, plan.unplaceable);
+      ctx.repos.operations.mergeParams(op.id, { result });
+      const gone = deleted > 0 ? `; ${deleted} deleted since the evacuation` : '';
+      const error = leftBehindError(result, `not everything came back to ${node.name}${gone}`);
+      if (error) throw error;
+      return `${node.name} is active: ${summary(result)}${gone}`;
+    },
+  };
+}
