@@ -236,6 +236,12 @@ export class NodeClient {
     return this.call('container list', () => this.api.listContainers({ all: true, filters: { label: [filter] } }));
   }
 
+  /** Host ports ("tcp:20000") that running containers publish, this panel's or not. */
+  async publishedPorts(): Promise<Set<string>> {
+    const running = await this.call('container list', () => this.api.listContainers({ all: false }));
+    return new Set(running.flatMap((c) => (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => `${p.Type}:${p.PublicPort}`)));
+  }
+
   async createContainer(spec: ContainerCreateOptions): Promise<string> {
     const c = await this.call('container create', () => this.api.createContainer(spec));
     return c.id;

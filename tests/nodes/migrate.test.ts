@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerName } from '../../server/docker/container-spec.js';
 import { killNode, restartNode } from '../../server/lab/lab.js';
+import { importBusybox } from '../../server/lab/images.js';
 import { docker, dockerResult, httpGet, labNode, labNodes } from '../helpers/lab.js';
 import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 
@@ -123,6 +124,24 @@ describe('migrate: an environment moves between lab nodes with its data', () => 
     const backOp = await waitOperation(panel, back.body.operation.id, 120);
     expect(backOp.status, JSON.stringify(backOp.error)).toBe('succeeded');
     expect((await panel.api('GET', `/environments/${a.id}`)).body.nodeId).not.toBe(nodeIds[1]);
+  });
+
+  it('avoids a host port that a container outside the panel publishes on the target', async () => {
+    const env = await createEnvironment(panel, { name: 'dodger', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId: nodeIds[0] });
+    // The port the panel would choose on lab3 next, taken by someone else's container.
+    const [next] = panel.ctx.repos.environments.portsOn(nodeIds[2]!, panel.ctx.repos.environments.get(env.id)!.ports);
+    await importBusybox(labNode(3));
+    const foreign = (await docker(labNode(3), 'run', '-d', '-p', `${next!.hostPort}:80`, 'busybox:lab', 'sleep', '600')).trim();
+    try {
+      const res = await panel.api('POST', `/environments/${env.id}/migrate`, { nodeId: nodeIds[2] });
+      const op = await waitOperation(panel, res.body.operation.id, 120);
+      expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+      const moved = (await panel.api('GET', `/environments/${env.id}`)).body;
+      expect(moved.endpoints[0].port).not.toBe(next!.hostPort);
+      expect((await httpGet(`http://${moved.endpoints[0].host}:${moved.endpoints[0].port}/`))?.status).toBe(200);
+    } finally {
+      await docker(labNode(3), 'rm', '-f', foreign);
+    }
   });
 
   it('refuses a customer token, an unknown node and its own node', async () => {

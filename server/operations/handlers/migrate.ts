@@ -60,8 +60,11 @@ async function move(ctx: Context, env: Environment, p: MigrationParams, step: St
   await removeStale(ctx, env, target.id);
   const image = await ensureTemplateImage(ctx, target.id, template);
   await ensureCustomerNetwork(ctx, target.id, env.customerId);
-  // Chosen and recorded with no await between, so two moves into one node never pick the same port.
-  const ports: PortBinding[] = ctx.repos.environments.portsOn(target.id, env.ports, portsHeldByMoves(ctx, target.id, opId));
+  // Ports published on the target by containers the panel does not know (another panel's, an operator's) are avoided;
+  // then ports are chosen and recorded with no await between, so two moves into one node never pick the same one.
+  const foreign = await dest.publishedPorts();
+  const ports: PortBinding[] = ctx.repos.environments.portsOn(target.id, env.ports,
+    new Set([...foreign, ...portsHeldByMoves(ctx, target.id, opId)]));
   ctx.repos.operations.mergeParams(opId, { ports });
   const moved: Environment = { ...env, nodeId: target.id, ports };
   step.progress(10, `creating the container on ${target.name}`);
