@@ -4,11 +4,8 @@
  * Run: npm run bench   (KURA_BENCH_RUNS=20 by default)
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import Docker from 'dockerode';
-import { buildApp } from '../server/app.js';
-import { loadConfig } from '../server/config.js';
+import { startBenchPanel } from './panel.js';
 import { containerSpec } from '../server/docker/container-spec.js';
 import { labUp } from '../server/lab/lab.js';
 
@@ -19,20 +16,7 @@ async function main(): Promise<void> {
   const lab = await labUp({ nodes: 1 });
   const labNode = lab.nodes[0]!;
   const tls = { ca: fs.readFileSync(labNode.tls.ca, 'utf8'), cert: fs.readFileSync(labNode.tls.cert, 'utf8'), key: fs.readFileSync(labNode.tls.key, 'utf8') };
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-'));
-  const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: TOKEN, KURA_LOG_LEVEL: 'silent',
-    KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache' });
-  const { app, ctx } = await buildApp({ config, background: false });
-  const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  const api = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${address}/api/v1${url}`, {
-      method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = await res.json() as any;
-    if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const { ctx, api, close } = await startBenchPanel(TOKEN);
 
   try {
     const node = await api('POST', '/nodes', { name: labNode.name, endpoint: labNode.endpoint, tls, maxEnvironments: 100 });
@@ -102,8 +86,7 @@ async function main(): Promise<void> {
     await destroy(warmup);
     console.log(`  ratio of medians panel/direct: ${(p.p50 / d.p50).toFixed(3)}  (target <= 1.10; panel p50 target < 400 ms)`);
   } finally {
-    await app.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await close();
   }
 }
 

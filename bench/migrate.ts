@@ -9,10 +9,7 @@
  * Run: npm run bench:migrate   (KURA_BENCH_ROUNDS, default 3)
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { buildApp } from '../server/app.js';
-import { loadConfig } from '../server/config.js';
+import { startBenchPanel } from './panel.js';
 import { containerName } from '../server/docker/container-spec.js';
 import { labUp } from '../server/lab/lab.js';
 
@@ -55,20 +52,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   const lab = await labUp({ nodes: 2 });
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-migrate-'));
-  const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: TOKEN, KURA_LOG_LEVEL: 'silent',
-    KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache' });
-  const { app, ctx } = await buildApp({ config, background: false });
-  const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  const api = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${address}/api/v1${url}`, {
-      method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = await res.json() as any;
-    if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const { ctx, api, close } = await startBenchPanel(TOKEN);
   const wait = async (opId: string) => {
     const op = await api('GET', `/operations/${opId}/wait?timeout=60`);
     if (op.status !== 'succeeded') throw new Error(`operation ${op.kind} ${op.status}: ${op.error?.message}`);
@@ -144,8 +128,7 @@ async function main(): Promise<void> {
       await api('GET', `/operations/${r.operation.id}/wait?timeout=60`);
     }
   } finally {
-    await app.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await close();
   }
 }
 
