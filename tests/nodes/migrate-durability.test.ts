@@ -41,7 +41,7 @@ describe('a panel killed in the middle of a migration', () => {
     const expected = (await checksum(1, envId)).replace(/\s+/g, ' ');
 
     let at = 1;
-    for (const delay of [0, 100, 300, 700, 1500]) {
+    for (const delay of [0, 100, 300, 500, 700, 900, 1100, 1500]) {
       const to = at === 1 ? 2 : 1;
       const started = await panel.api('POST', `/environments/${envId}/migrate`, { nodeId: nodes[to] });
       expect(started.status).toBe(202);

@@ -1,6 +1,11 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerName } from '../../server/docker/container-spec.js';
-import { docker, httpGet, labNode, labNodes } from '../helpers/lab.js';
+import { docker, httpGet, labNode, labNodes, nodeBody } from '../helpers/lab.js';
+import { spawnPanel, type PanelProcess } from '../helpers/process.js';
 import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 
 /** The panel's containers running on a lab node (by environment label). */
@@ -184,46 +189,65 @@ describe('consolidation and rebalance on a lab seeded to be packable', () => {
   });
 });
 
-describe('an evacuation interrupted by a panel restart', () => {
+describe('an evacuation interrupted by a panel killed mid-way', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-evacuate-kill-'));
+  let panel: PanelProcess | null = null;
+  afterAll(async () => {
+    await panel?.kill();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
   it('resumes where it stopped: every environment moves once, none is left or doubled', async () => {
-    const first = await startTestPanel({ background: true });
+    panel = await spawnPanel(dataDir, 3919);
     const nodeIds: string[] = [];
-    for (const n of labNodes()) nodeIds.push(await registerNode(first, n));
-    const seed = await seedCustomer(first);
+    for (const n of labNodes()) nodeIds.push((await panel.api('POST', '/nodes', nodeBody(n))).body.id);
+    const plan = await panel.api('POST', '/plans', { name: 'resume', cpus: 0.25, memoryMb: 64, diskMb: 256, pids: 64 });
+    const customer = (await panel.api('POST', '/customers', { name: 'Resume', email: 'resume-evacuation@example.com' })).body.id as string;
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
-      ids.push((await createEnvironment(first, { name: `resume-${i}`, templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId: nodeIds[0] })).id);
+      const r = await panel.api('POST', '/environments', { name: `resume-${i}`, templateId: 'static-site', planId: plan.body.id, customerId: customer, nodeId: nodeIds[0] });
+      expect((await panel.api('GET', `/operations/${r.body.operation.id}/wait?timeout=60`)).body.status).toBe('succeeded');
+      ids.push(r.body.environment.id);
     }
     ids.sort();
-    const res = await first.api('POST', `/nodes/${nodeIds[0]}/evacuate`);
+    const res = await panel.api('POST', `/nodes/${nodeIds[0]}/evacuate`);
     expect(res.status).toBe(202);
     const opId = res.body.operation.id as string;
-    // Stop the panel once the first move has ended: the others are running, queued or not started yet.
-    for (let i = 0; i < 600 && !/^1\/4/.test((await first.api('GET', `/operations/${opId}`)).body.message); i++) {
-      await new Promise((r) => setTimeout(r, 50));
+    // SIGKILL the panel once the first move has ended: the others are running, queued or not started yet.
+    for (let i = 0; i < 600 && !/^1\/4/.test((await panel.api('GET', `/operations/${opId}`)).body.message); i++) {
+      await new Promise((r) => setTimeout(r, 25));
     }
-    await first.app.close();
+    await panel.kill('SIGKILL');
+    panel = await spawnPanel(dataDir, 3919);
 
-    const second = await startTestPanel({ background: true, dataDir: first.dataDir });
+    let op = (await panel.api('GET', `/operations/${opId}`)).body;
+    for (let i = 0; i < 10 && !['succeeded', 'failed'].includes(op.status); i++) {
+      op = (await panel.api('GET', `/operations/${opId}/wait?timeout=30`)).body;
+    }
+    expect(op.status, JSON.stringify(op)).toBe('succeeded');
+    expect(op.message).toMatch(/lab1 is empty: moved 4/);
+    const db = new Database(path.join(dataDir, 'kura.db'), { readonly: true });
     try {
-      const op = await waitOperation(second, opId, 300);
-      expect(op.status, JSON.stringify(op)).toBe('succeeded');
-      expect(op.message).toMatch(/lab1 is empty: moved 4/);
-      // It ran twice: the second panel picked it up again.
-      expect(second.ctx.repos.operations.get(opId)!.attempts).toBe(2);
-      const children = second.ctx.repos.operations.children(opId);
-      expect(children.map((c) => c.resource.id).sort()).toEqual(ids);
+      // It ran twice: the restarted panel picked it up again, and waited for the moves already started.
+      expect((db.prepare('SELECT attempts FROM operations WHERE id = ?').get(opId) as { attempts: number }).attempts).toBe(2);
+      const children = db.prepare("SELECT resource_id AS id, status FROM operations WHERE json_extract(params, '$.parentId') = ?").all(opId) as
+        Array<{ id: string; status: string }>;
+      expect(children.map((c) => c.id).sort()).toEqual(ids);
       expect(children.every((c) => c.status === 'succeeded')).toBe(true);
-      const containers: string[] = [];
-      for (const index of [1, 2, 3]) {
-        const out = await docker(labNode(index), 'ps', '-a', '--filter', `label=io.kura.customer=${seed.customerId}`, '--format', '{{.Label "io.kura.environment"}}');
-        containers.push(...out.split('\n').filter(Boolean));
-        if (index === 1) expect(out.trim()).toBe('');
-      }
-      expect(containers.sort()).toEqual(ids);
-      for (const id of ids) expect((await second.api('GET', `/environments/${id}`)).body.state).toBe('running');
     } finally {
-      await second.close();
+      db.close();
+    }
+    const containers: string[] = [];
+    for (const index of [1, 2, 3]) {
+      const out = await docker(labNode(index), 'ps', '-a', '--filter', `label=io.kura.customer=${customer}`, '--format', '{{.Label "io.kura.environment"}}');
+      containers.push(...out.split('\n').filter(Boolean));
+      if (index === 1) expect(out.trim()).toBe('');
+    }
+    expect(containers.sort()).toEqual(ids);
+    for (const id of ids) expect((await panel.api('GET', `/environments/${id}`)).body.state).toBe('running');
+    for (const id of ids) {
+      const d = await panel.api('DELETE', `/environments/${id}`);
+      await panel.api('GET', `/operations/${d.body.operation.id}/wait?timeout=60`);
     }
   });
 });

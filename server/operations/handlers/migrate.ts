@@ -80,9 +80,11 @@ async function move(ctx: Context, env: Environment, p: MigrationParams, step: St
     step.progress(15 + Math.floor((done / total) * 55), `copied ${done} of ${total} changed paths (${(b / MIB).toFixed(1)} MiB)`));
 
   step.progress(72, 'stopping on the source for the final sync');
-  const wasRunning = (await source.inspect(env.containerId))?.running ?? false;
+  // What the environment should be after the move is its desired state: an earlier attempt
+  // may have stopped the source for its final sync before the panel went down.
+  const wasRunning = env.desiredState === 'running';
   const downFrom = Date.now();
-  if (wasRunning) await source.stop(env.containerId);
+  if ((await source.inspect(env.containerId))?.running) await source.stop(env.containerId);
   const after = await from.changes();
   const last = finalSync({ changes: before, stats }, { changes: after, stats: await statAll(from, leavesNow(after)) });
   const lastBytes = await copyPaths(from, to, last.copy);
