@@ -1,10 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { OptionalKind } from '@sinclair/typebox';
 import { BadRequestError } from '../lib/errors.js';
 
 /**
  * JSON bodies: an empty body with a JSON content type counts as no body (many HTTP
  * clients send the header on every request), and a route that takes no body refuses
  * one, rather than acting on a request it did not understand. `{}` is accepted there.
+ * A route whose whole body is Optional takes an absent body as `{}`.
  */
 export function registerBodyRules(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -18,7 +20,13 @@ export function registerBodyRules(app: FastifyInstance): void {
     parseJson(request, text, done);
   });
   app.addHook('preValidation', async (request) => {
-    if (request.is404 || request.body === undefined || request.routeOptions.schema?.body !== undefined) return;
+    const schema = request.routeOptions.schema?.body;
+    // A body schema marked Optional means an absent body is the defaults, as `{}` is.
+    if (request.body === undefined && typeof schema === 'object' && schema !== null && OptionalKind in schema) {
+      request.body = {};
+      return;
+    }
+    if (request.is404 || request.body === undefined || schema !== undefined) return;
     // Forms are the web panel's, which reads its fields itself.
     if (request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) return;
     const b = request.body;
@@ -27,7 +35,3 @@ export function registerBodyRules(app: FastifyInstance): void {
   });
 }
 
-/** For a route whose whole body is optional: an absent body means the defaults, as `{}` does (a schema alone cannot say so). */
-export async function absentBodyIsEmpty(request: FastifyRequest): Promise<void> {
-  if (request.body === undefined) request.body = {};
-}

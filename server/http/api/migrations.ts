@@ -5,7 +5,6 @@ import { startMigration } from '../../services/migrations.js';
 import { publicOperation } from '../../db/repos/operations.js';
 import { accepted, requireAdmin } from '../auth.js';
 import { IdParams, OperationAccepted, errors } from './schemas.js';
-import { absentBodyIsEmpty } from '../body.js';
 
 const RefId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 
@@ -18,7 +17,6 @@ export const migrationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       body: Type.Optional(Type.Object({ nodeId: Type.Optional(RefId) }, { additionalProperties: false })),
       response: { 202: OperationAccepted, ...errors(400, 401, 403, 404, 409, 503) },
     },
-    preValidation: absentBodyIsEmpty,
   }, async (request, reply) => {
     const op = startMigration(ctx, requireAdmin(request), request.params.id, { nodeId: request.body?.nodeId });
     return accepted(reply, op.id).send({ operation: publicOperation(op) });

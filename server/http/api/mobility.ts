@@ -1,5 +1,4 @@
 import { Type } from '@sinclair/typebox';
-import { absentBodyIsEmpty } from '../body.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { publicOperation } from '../../db/repos/operations.js';
@@ -70,7 +69,6 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   });
 
   app.post('/fleet/consolidation/preview', {
-    preValidation: absentBodyIsEmpty,
     schema: {
       tags, body: ConsolidationBody, response: { 200: ConsolidationPlan, ...errors(400, 401, 403) },
       summary: 'The moves that would empty as many nodes as possible while keeping the headroom, with node counts before and after',
@@ -81,7 +79,6 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   });
 
   app.post('/fleet/consolidation/apply', {
-    preValidation: absentBodyIsEmpty,
     schema: {
       tags, body: ConsolidationBody, response: { 202: OperationAccepted, ...errors(400, 401, 403, 409) },
       summary: 'Plan the consolidation again and run it as one operation with child migrations',
@@ -92,7 +89,6 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   });
 
   app.post('/fleet/rebalance/preview', {
-    preValidation: absentBodyIsEmpty,
     schema: {
       tags, body: RebalanceBody, response: { 200: RebalancePlan, ...errors(400, 401, 403) },
       summary: 'The moves that would bring the load spread across active nodes under the threshold',
@@ -103,7 +99,6 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   });
 
   app.post('/fleet/rebalance/apply', {
-    preValidation: absentBodyIsEmpty,
     schema: {
       tags, body: RebalanceBody, response: { 202: OperationAccepted, ...errors(400, 401, 403, 409) },
       summary: 'Plan the rebalance again and run it as one operation with child migrations',
