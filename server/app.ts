@@ -38,6 +38,7 @@ import { validatorCompiler } from './http/validation.js';
 import { ErrorResponse } from './http/api/schemas.js';
 import { apiV1 } from './http/api/index.js';
 import { webUi } from './http/ui/index.js';
+import { webAssets } from './http/ui/assets.js';
 import { loadLocales } from './http/ui/i18n.js';
 import { viewEngine } from './http/ui/view-engine.js';
 import { ROOT } from './config.js';
@@ -120,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   const i18n = loadLocales(path.join(ROOT, 'locales'));
   await app.register(fastifyView, { engine: { handlebars: viewEngine(path.join(ROOT, 'views'), i18n) }, root: path.join(ROOT, 'views'),
     layout: 'layouts/main.hbs', production: true });
+  await app.register(webAssets);
   await app.register(webUi(ctx, i18n));
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });

@@ -79,4 +79,13 @@ describe('web panel without nodes: login, authorization, CSRF, escaping', () => 
     expect(entries.every((e) => !/password-/.test(e.detail ?? ''))).toBe(true);
     expect(customerId).toBeTruthy();
   });
+
+  it('serves the pages\' assets without touching sessions', async () => {
+    for (const url of ['/assets/kura/css/kura.css', '/assets/kura/js/kura.js', '/assets/uplot/uPlot.iife.min.js', '/assets/xterm/lib/xterm.js']) {
+      const res = await panel.app.inject(url);
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['x-content-type-options'], url).toBe('nosniff');
+      expect(res.headers['set-cookie'], url).toBeUndefined();
+    }
+  });
 });

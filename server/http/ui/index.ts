@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import fastifyStatic from '@fastify/static';
-import { ROOT } from '../../config.js';
 import type { Context } from '../../services/context.js';
 import { resolveSession } from '../../services/sessions.js';
 import { LoginThrottle } from '../../services/login-throttle.js';
@@ -22,23 +19,11 @@ import { panelRoutes } from './panel/index.js';
 import { adminRoutes } from './admin/index.js';
 
 
-/** Static files the pages load, each from the package that ships it. */
-const ASSETS: Array<{ prefix: string; root: string }> = [
-  { prefix: '/assets/kura/', root: path.join(ROOT, 'public') },
-  { prefix: '/assets/uplot/', root: path.join(ROOT, 'node_modules/uplot/dist') },
-  { prefix: '/assets/xterm/', root: path.join(ROOT, 'node_modules/@xterm/xterm') },
-  { prefix: '/assets/xterm-fit/', root: path.join(ROOT, 'node_modules/@xterm/addon-fit/lib') },
-];
-
 /** The web panel: the customer pages under /panel, the admin console under /admin, and login. */
 export const webUi = (ctx: Context, i18n: Translator) => async (app: FastifyInstance): Promise<void> => {
   const ui: Ui = { ctx, i18n, throttle: new LoginThrottle() };
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 256 * 1024 });
-  for (const a of ASSETS) {
-    await app.register(fastifyStatic, { root: a.root, prefix: a.prefix, decorateReply: false, index: false, wildcard: true,
-      maxAge: '1h', setHeaders: (reply) => { reply.header('x-content-type-options', 'nosniff'); } });
-  }
 
   app.decorateRequest('web', null as never);
   app.addHook('onRequest', async (request, reply) => {
