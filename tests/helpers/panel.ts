@@ -110,3 +110,18 @@ export async function waitOperation(panel: TestPanel, id: string, timeoutS = 60)
 export async function removePanelContainers(panelId: string): Promise<void> {
   await removeLabelledContainers(labNodes(), `io.kura.panel=${panelId}`);
 }
+
+export interface FleetPanel {
+  panel: TestPanel;
+  /** The lab nodes' ids, in lab order (lab1 first). */
+  nodeIds: string[];
+  seed: Seed;
+}
+
+/** A panel with its background work, every lab node registered, and a seeded customer. */
+export async function startFleetPanel(o: { node?: Record<string, unknown>; seed?: Parameters<typeof seedCustomer>[1] } = {}): Promise<FleetPanel> {
+  const panel = await startTestPanel({ background: true });
+  const nodeIds: string[] = [];
+  for (const n of labNodes()) nodeIds.push(await registerNode(panel, n, o.node));
+  return { panel, nodeIds, seed: await seedCustomer(panel, o.seed) };
+}

@@ -3,7 +3,7 @@ import { containerName } from '../../server/docker/container-spec.js';
 import { pauseNode, resumeNode } from '../../server/lab/lab.js';
 import { reconcileNode } from '../../server/services/reconcile.js';
 import { docker, inspect, labNode, labNodes } from '../helpers/lab.js';
-import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
+import { startFleetPanel, createEnvironment, seedCustomer, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<{ value: T; ms: number }> {
   const t0 = Date.now();
@@ -18,11 +18,9 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 describe('fleet: live state, sick nodes and drift', () => {
   let panel: TestPanel;
   let seed: Seed;
-  const nodeIds: string[] = [];
+  let nodeIds: string[];
   beforeAll(async () => {
-    panel = await startTestPanel({ background: true });
-    for (const n of labNodes()) nodeIds.push(await registerNode(panel, n));
-    seed = await seedCustomer(panel);
+    ({ panel, nodeIds, seed } = await startFleetPanel());
   });
   afterAll(async () => {
     await resumeNode(2);

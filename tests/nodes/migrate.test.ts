@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerName } from '../../server/docker/container-spec.js';
 import { killNode, restartNode } from '../../server/lab/lab.js';
 import { importBusybox } from '../../server/lab/images.js';
-import { docker, dockerResult, httpGet, labNode, labNodes } from '../helpers/lab.js';
-import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
+import { docker, dockerResult, httpGet, labNode } from '../helpers/lab.js';
+import { startFleetPanel, createEnvironment, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 
 /** Every file under the data path with its checksum, owner and mode, as the container sees it. */
 async function fingerprint(nodeIndex: number, envId: string): Promise<string> {
@@ -14,11 +14,9 @@ async function fingerprint(nodeIndex: number, envId: string): Promise<string> {
 describe('migrate: an environment moves between lab nodes with its data', () => {
   let panel: TestPanel;
   let seed: Seed;
-  const nodeIds: string[] = [];
+  let nodeIds: string[];
   beforeAll(async () => {
-    panel = await startTestPanel({ background: true });
-    for (const n of labNodes()) nodeIds.push(await registerNode(panel, n));
-    seed = await seedCustomer(panel, { plan: { diskMb: 512 } });
+    ({ panel, nodeIds, seed } = await startFleetPanel({ seed: { plan: { diskMb: 512 } } }));
   });
   afterAll(async () => {
     await restartNode(3);

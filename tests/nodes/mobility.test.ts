@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerName } from '../../server/docker/container-spec.js';
 import { docker, httpGet, labNode, labNodes, nodeBody } from '../helpers/lab.js';
 import { spawnPanel, type PanelProcess } from '../helpers/process.js';
-import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
+import { startFleetPanel, createEnvironment, seedCustomer, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 
 /** The panel's containers running on a lab node (by environment label). */
 async function runningOn(index: number, customerId: string): Promise<string[]> {
@@ -21,11 +21,9 @@ async function serves(env: { endpoints: { host: string; port: number }[] }): Pro
 describe('evacuate and restore a node of a 3-node lab', () => {
   let panel: TestPanel;
   let seed: Seed;
-  const nodeIds: string[] = [];
+  let nodeIds: string[];
   beforeAll(async () => {
-    panel = await startTestPanel({ background: true });
-    for (const n of labNodes()) nodeIds.push(await registerNode(panel, n));
-    seed = await seedCustomer(panel);
+    ({ panel, nodeIds, seed } = await startFleetPanel());
   });
   afterAll(async () => panel.close());
 
@@ -107,12 +105,10 @@ describe('evacuate and restore a node of a 3-node lab', () => {
 describe('consolidation and rebalance on a lab seeded to be packable', () => {
   let panel: TestPanel;
   let seed: Seed;
-  const nodeIds: string[] = [];
+  let nodeIds: string[];
   beforeAll(async () => {
-    panel = await startTestPanel({ background: true });
     // Three slots per node: two with 20% headroom, so the three environments fit on two nodes.
-    for (const n of labNodes()) nodeIds.push(await registerNode(panel, n, { maxEnvironments: 3 }));
-    seed = await seedCustomer(panel);
+    ({ panel, nodeIds, seed } = await startFleetPanel({ node: { maxEnvironments: 3 } }));
   });
   afterAll(async () => panel.close());
 
