@@ -13,16 +13,12 @@ import { buildApp } from '../server/app.js';
 import { loadConfig } from '../server/config.js';
 import { newId, nowIso } from '../server/lib/ids.js';
 import { hashPassword } from '../server/lib/secrets.js';
+import { percentile } from './figures.js';
 
 const NODES = 40;
 const PER_NODE = 30;
 const RUNS = 200;
 const TOKEN = 'dashboard-bench-admin-token-0123456789';
-
-function percentile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-}
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-dashboard-'));
 const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: TOKEN, KURA_LOG_LEVEL: 'silent',

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { ROOT } from '../server/config.js';
 import { labStatus, labUp, labDown, pauseNode, resumeNode } from '../server/lab/lab.js';
 import Docker from 'dockerode';
+import { percentile } from './figures.js';
+import { poolAll } from '../server/lib/pool.js';
 
 const NODES = Number(process.env.KURA_FLEET_NODES ?? 40);
 const PER_NODE = Number(process.env.KURA_FLEET_PER_NODE ?? 30);
@@ -26,18 +28,6 @@ async function api(method: string, url: string, body?: unknown): Promise<any> {
   const json = await res.json();
   if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
   return json;
-}
-
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(Array.from({ length: limit }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  }));
-}
-
-function percentile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
 }
 
 async function timeReads(url: string, n: number): Promise<number[]> {
@@ -89,7 +79,7 @@ async function main(): Promise<void> {
       }
     }
     const read = (f: string) => fs.readFileSync(f, 'utf8');
-    await pool(nodes, 8, async (n) => {
+    await poolAll(nodes, 8, async (n) => {
       await api('POST', '/nodes', { name: n.name, endpoint: n.endpoint, maxEnvironments: PER_NODE,
         tls: { ca: read(n.tls.ca), cert: read(n.tls.cert), key: read(n.tls.key) } });
     });
@@ -105,7 +95,7 @@ async function main(): Promise<void> {
     const total = NODES * PER_NODE;
     let failed = 0;
     const reasons = new Map<string, number>();
-    await pool(Array.from({ length: total }, (_, i) => i), 24, async (i) => {
+    await poolAll(Array.from({ length: total }, (_, i) => i), 24, async (i) => {
       const r = await api('POST', '/environments', { name: `e${i}`, templateId: 'static-site', planId: plan.id, customerId: customers[i % customers.length] });
       const op = await api('GET', `/operations/${r.operation.id}/wait?timeout=60`);
       if (op.status !== 'succeeded') {

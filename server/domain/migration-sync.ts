@@ -25,7 +25,8 @@ export interface CopyPlan {
   leaves: string[];
 }
 
-const parentOf = (p: string): string => p.slice(0, p.lastIndexOf('/')) || '/';
+/** The directory a path is in ('/' for a top-level path). */
+export const parentOf = (p: string): string => p.slice(0, p.lastIndexOf('/')) || '/';
 
 /** Directories by the S_IFDIR bit of a Go os.FileMode (Docker reports those): the dir bit is 1 << 31. */
 export function isDirectoryMode(mode: number): boolean {

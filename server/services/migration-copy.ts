@@ -1,25 +1,15 @@
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { ContainerFiles } from '../docker/files.js';
-import type { Stat } from '../domain/migration-sync.js';
+import { parentOf, type Stat } from '../domain/migration-sync.js';
+import { poolAll } from '../lib/pool.js';
 
 const STAT_CONCURRENCY = 16;
-const parentOf = (p: string): string => p.slice(0, p.lastIndexOf('/')) || '/';
-
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
 
 /** The stat of every path, read in parallel (null where a path no longer exists). */
 export async function statAll(files: ContainerFiles, paths: readonly string[]): Promise<Map<string, Stat | null>> {
-  const out = new Map<string, Stat | null>();
-  await pool(paths, STAT_CONCURRENCY, async (p) => {
-    out.set(p, await files.stat(p));
-  });
-  return out;
+  const stats = await poolAll(paths, STAT_CONCURRENCY, (p) => files.stat(p));
+  return new Map(paths.map((p, i) => [p, stats[i]!]));
 }
 
 /**
