@@ -56,6 +56,7 @@ export function operationsRepo(db: Db) {
     recent: db.prepare(`SELECT * FROM operations WHERE (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit`),
     children: db.prepare("SELECT * FROM operations WHERE json_extract(params, '$.parentId') = ? ORDER BY id"),
     latestOf: db.prepare('SELECT * FROM operations WHERE kind = ? AND resource_id = ? ORDER BY id DESC LIMIT 1'),
+    recentFor: db.prepare('SELECT * FROM operations WHERE resource_id = ? ORDER BY id DESC LIMIT ?'),
     mergeParams: db.prepare('UPDATE operations SET params = json_patch(params, ?), updated_at = ? WHERE id = ?'),
     start: db.prepare("UPDATE operations SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?"),
     progress: db.prepare('UPDATE operations SET progress = MAX(progress, ?), message = ?, updated_at = ? WHERE id = ?'),
@@ -85,6 +86,10 @@ export function operationsRepo(db: Db) {
     /** The newest operations first, optionally only those in one status. */
     recent(limit: number, status?: OperationStatus): OperationRecord[] {
       return (q.recent.all({ limit, status: status ?? null }) as OpRow[]).map(toOp);
+    },
+    /** One resource's newest operations, newest first. */
+    recentFor(resourceId: string, limit: number): OperationRecord[] {
+      return (q.recentFor.all(resourceId, limit) as OpRow[]).map(toOp);
     },
     /** The operations started on behalf of a batch operation (their params.parentId), oldest first. */
     children(parentId: string): OperationRecord[] {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EnvironmentState } from '../../../domain/types.js';
 import { createEnvironment } from '../../../services/environments.js';
-import { environmentView } from '../../../services/views.js';
+import { fleetEnvironments } from '../../../services/environment-overview.js';
 import { BadRequestError, KuraError } from '../../../lib/errors.js';
 import { CreateEnvironmentBody } from '../../api/environments.js';
 import type { Ui } from '../ui.js';
@@ -27,18 +27,7 @@ export const environmentAdminPages = (ui: Ui) => async (app: FastifyInstance): P
       nameContains: field(request.query, 'q').slice(0, 63) || undefined,
     };
     const cursor = field(request.query, 'cursor').slice(0, 64);
-    const rows = ctx.repos.environments.page(cursor, PAGE + 1, filter);
-    const nodes = ctx.repos.nodes.all();
-    const hosts = new Map(nodes.map((n) => [n.id, n.publicHost]));
-    const nodeNames = new Map(nodes.map((n) => [n.id, n.name]));
-    const plans = new Map(ctx.repos.plans.page('', CHOICES).map((p) => [p.id, p.name]));
-    const customers = ctx.repos.customers.page('', CHOICES);
-    const customerNames = new Map(customers.map((c) => [c.id, c.name]));
-    const environments = rows.slice(0, PAGE).map((e) => ({
-      ...environmentView(ctx, e, hosts), nodeName: nodeNames.get(e.nodeId) ?? e.nodeId, planName: plans.get(e.planId) ?? e.planId,
-      customerName: customerNames.get(e.customerId) ?? ctx.repos.customers.get(e.customerId)?.name ?? e.customerId,
-    }));
-    const next = rows.length > PAGE ? environments[environments.length - 1]!.id : null;
+    const { environments, next, nodes, customers } = fleetEnvironments(ctx, filter, cursor, PAGE);
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries({ customerId: filter.customerId, nodeId: filter.nodeId, state: filter.state, q: filter.nameContains })) {
       if (v) query.set(k, v);

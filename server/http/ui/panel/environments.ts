@@ -1,11 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { Environment } from '../../../domain/types.js';
 import { environmentAction, environmentFor, reinstallEnvironment } from '../../../services/environments.js';
 import { startMigration } from '../../../services/migrations.js';
 import { environmentLogs, environmentStats } from '../../../services/environment-io.js';
-import { environmentView } from '../../../services/views.js';
-import { latestUsage, usageHistory } from '../../../services/usage.js';
-import { publicOperation } from '../../../db/repos/operations.js';
+import { usageHistory } from '../../../services/usage.js';
+import { customerEnvironments, environmentOverview } from '../../../services/environment-overview.js';
 import { BadRequestError, errorMessage } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
@@ -30,13 +28,7 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
     const active = signedIn(request);
     if (active.principal.kind === 'admin') return reply.redirect('/admin/environments', 303);
     const customer = ctx.repos.customers.get(active.principal.customerId)!;
-    const plans = new Map(ctx.repos.plans.page('', 500).map((p) => [p.id, p]));
-    const mine = ctx.repos.environments.byCustomer(customer.id);
-    const usage = latestUsage(ctx, mine.map((e) => e.id));
-    const environments = mine.map((e) => ({
-      ...environmentView(ctx, e), planName: plans.get(e.planId)?.name ?? e.planId,
-      templateName: ctx.templates.get(e.templateId)?.name ?? e.templateId, usage: usage.get(e.id),
-    }));
+    const environments = customerEnvironments(ctx, customer.id);
     const lang = request.web.lang;
     return page(request, reply, 'panel/environments', i18n.t(lang, 'panel.environments.title'),
       { customer, environments, stateLabels: stateLabels(i18n, lang) }, { nav: 'panel/environments' });
@@ -48,7 +40,7 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
     // The page does not wait long on a slow node: the logs stay one click away.
     const logs = await withinMs(environmentLogs(ctx, env, 200), LOGS_WAIT_MS, i18n.t(lang, 'panel.logs.slow'))
       .catch((err: unknown) => `(${errorMessage(err)})`);
-    return page(request, reply, 'panel/environment', env.name, { ...details(ui, env), logs, stateLabels: stateLabels(i18n, lang) },
+    return page(request, reply, 'panel/environment', env.name, { ...environmentOverview(ctx, env), logs, stateLabels: stateLabels(i18n, lang) },
       { nav: 'panel/environments', inlineStyles: true });
   });
 
@@ -95,19 +87,3 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
     return reply.redirect(`/panel/environments/${env.id}?op=${op.id}`, 303);
   });
 };
-
-/** Everything the environment page shows, from the panel's own records. */
-function details(ui: Ui, env: Environment) {
-  const { ctx } = ui;
-  const view = environmentView(ctx, env);
-  const operations = ctx.repos.operations.page('', 200, { resourceId: env.id }).slice(-8).reverse().map(publicOperation);
-  return {
-    env: view,
-    plan: ctx.repos.plans.get(env.planId),
-    template: ctx.templates.get(env.templateId),
-    node: ctx.repos.nodes.get(env.nodeId),
-    otherNodes: ctx.repos.nodes.all().filter((n) => n.id !== env.nodeId && n.state !== 'disabled'),
-    operations,
-    history: ctx.repos.environmentEvents.page(env.id, Number.MAX_SAFE_INTEGER, 10),
-  };
-}
