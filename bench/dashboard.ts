@@ -45,7 +45,7 @@ repos.db.transaction(() => {
       [{ name: 'http', protocol: 'tcp', containerPort: 8080 }]);
       repos.environments.setState(id, e % 7 === 0 ? 'stopped' : 'running');
       if (e % 29 === 3) repos.environments.setDrift(id, { detectedAt: nowIso(), differences: [{ field: 'Memory', expected: 268435456, actual: 1 }] });
-      if (e % 31 === 4) repos.environmentEvents.add(id, 'oom', { message: 'out of memory' });
+      if (e % 31 === 4) repos.history.add(id, 'oom', { message: 'out of memory' });
     }
   }
   for (let i = 0; i < 5; i++) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.js';
 import { loadConfig } from '../server/config.js';
-import type { Context } from '../server/services/context.js';
+import type { Context } from '../server/core/context.js';
 
 export interface BenchPanel {
   app: FastifyInstance;

@@ -18,18 +18,18 @@ import { resizeHandler } from './operations/handlers/resize.js';
 import { destroyHandler } from './operations/handlers/destroy.js';
 import { preloadHandler } from './operations/handlers/preload.js';
 import { reinstallHandler } from './operations/handlers/reinstall.js';
-import { migrateHandler } from './operations/handlers/migrate.js';
+import { moveHandler } from './operations/handlers/move.js';
 import { evacuateHandler } from './operations/handlers/evacuate.js';
 import { restoreHandler } from './operations/handlers/restore.js';
 import { consolidateHandler, rebalanceHandler } from './operations/handlers/fleet-moves.js';
 import { loadTemplates } from './templates/catalog.js';
 import { templateImages } from './templates/image-builder.js';
-import { EventBus } from './services/events.js';
-import type { Context } from './services/context.js';
+import { UpdateBus } from './core/updates.js';
+import type { Context } from './core/context.js';
 import { bootstrapAccounts } from './services/bootstrap.js';
-import { startFleetWatch } from './services/fleet-watch.js';
-import { startUsageSampler, type UsageSampler } from './services/usage-sampler.js';
-import { createMetrics } from './services/metrics.js';
+import { startFleetWatch } from './loops/fleet-watch.js';
+import { startUsageSampler, type UsageSampler } from './loops/usage-sampler.js';
+import { createMetrics } from './core/metrics.js';
 import { authenticate } from './services/auth.js';
 import { ForbiddenError } from './lib/errors.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
@@ -73,8 +73,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     panelId = newId('pnl');
     repos.settings.set('panel_id', panelId);
   }
-  const events = new EventBus();
-  const metrics = createMetrics(repos, events);
+  const updates = new UpdateBus();
+  const metrics = createMetrics(repos, updates);
   const nodes = new NodeRegistry((nodeId) => {
     const c = repos.nodes.connection(nodeId);
     if (!c) throw new Error(`node ${nodeId} is not registered`);
@@ -83,17 +83,17 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   }, metrics.dockerCall);
   // The runner's handlers take the context, so the context is completed with the runner just below.
   const ctx = {
-    config, repos, templates, secrets, nodes, events, log, metrics, panelId, known: new Set<string>(),
+    config, repos, templates, secrets, nodes, updates, log, metrics, panelId, known: new Set<string>(),
     images: templateImages({ cacheDir: config.imageCacheDir, debianMirror: config.debianMirror, log: (line) => log.info(line) }),
   } as Omit<Context, 'runner'> as Context;
-  ctx.runner = new OperationRunner(repos, events, {
+  ctx.runner = new OperationRunner(repos, updates, {
     provision: provisionHandler(ctx),
     power: powerHandler(ctx),
     resize: resizeHandler(ctx),
     destroy: destroyHandler(ctx),
     preload: preloadHandler(ctx),
     reinstall: reinstallHandler(ctx),
-    migrate: migrateHandler(ctx),
+    migrate: moveHandler(ctx),
     evacuate: evacuateHandler(ctx),
     restore: restoreHandler(ctx),
     consolidate: consolidateHandler(ctx),

@@ -6,7 +6,7 @@ import { tokensRepo } from './repos/tokens.js';
 import { environmentsRepo } from './repos/environments.js';
 import { operationsRepo } from './repos/operations.js';
 import { idempotencyRepo } from './repos/idempotency.js';
-import { environmentEventsRepo } from './repos/environment-events.js';
+import { historyRepo } from './repos/environment-history.js';
 import { sessionsRepo } from './repos/sessions.js';
 import { invitesRepo } from './repos/invites.js';
 import { adminsRepo } from './repos/admins.js';
@@ -23,7 +23,7 @@ export interface Repos {
   environments: ReturnType<typeof environmentsRepo>;
   operations: ReturnType<typeof operationsRepo>;
   idempotency: ReturnType<typeof idempotencyRepo>;
-  environmentEvents: ReturnType<typeof environmentEventsRepo>;
+  history: ReturnType<typeof historyRepo>;
   sessions: ReturnType<typeof sessionsRepo>;
   invites: ReturnType<typeof invitesRepo>;
   admins: ReturnType<typeof adminsRepo>;
@@ -46,7 +46,7 @@ export function repos(db: Db): Repos {
     environments: environmentsRepo(db),
     operations: operationsRepo(db),
     idempotency: idempotencyRepo(db),
-    environmentEvents: environmentEventsRepo(db),
+    history: historyRepo(db),
     sessions: sessionsRepo(db),
     invites: invitesRepo(db),
     admins: adminsRepo(db),

@@ -7,7 +7,7 @@ import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 import type { Limits } from '../domain/types.js';
 import { NodeCallError, NodeUnavailableError } from '../lib/errors.js';
 import { CircuitBreaker } from './breaker.js';
-import { eventParser, type ContainerEvent } from './node-events.js';
+import { eventParser, type ContainerEvent } from './container-events.js';
 import { nodeError, isNotFound, isConflict } from './errors.js';
 import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
 import type { UsageCounters } from '../domain/usage.js';

@@ -8,7 +8,7 @@ export type { FleetEnvironment, FleetInput, FleetNode, NodeSummary } from './fle
 /**
  * Fleet planners: where environments should go to empty nodes (consolidation), to level
  * load (rebalance), to free one node (evacuation) or to come back to it (restore). Pure:
- * they read a snapshot of the fleet and return moves; the services run them as migrations.
+ * they read a snapshot of the fleet and return moves; the services run them as moves.
  */
 
 export interface Move {

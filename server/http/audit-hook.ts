@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../domain/types.js';
-import type { Context } from '../services/context.js';
+import type { Context } from '../core/context.js';
 import { audit, auditBody } from '../services/audit.js';
 import { errorMessage } from '../lib/errors.js';
 

@@ -1,7 +1,7 @@
 import type { Repos } from '../db/index.js';
 import { publicOperation, type OperationRecord } from '../db/repos/operations.js';
 import { KuraError, errorMessage } from '../lib/errors.js';
-import type { EventBus } from '../services/events.js';
+import type { UpdateBus } from '../core/updates.js';
 
 export interface StepContext {
   /** Records progress durably and tells listeners. */
@@ -34,7 +34,7 @@ export class OperationRunner {
 
   constructor(
     private readonly repos: Repos,
-    private readonly events: EventBus,
+    private readonly updates: UpdateBus,
     private readonly handlers: Record<string, OperationHandler>,
     private readonly log: Logger,
   ) {}
@@ -62,7 +62,7 @@ export class OperationRunner {
   }
 
   publish(op: OperationRecord): void {
-    this.events.publish({ type: 'operation', customerId: op.customerId, data: publicOperation(op) });
+    this.updates.publish({ type: 'operation', customerId: op.customerId, data: publicOperation(op) });
   }
 
   /** Stops taking work and waits (bounded) for running operations; what is left resumes at next start. */

@@ -1,6 +1,6 @@
 import type { Principal } from '../domain/types.js';
 import { newId, nowIso } from '../lib/ids.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 export interface AuditInput {
   principal: Principal | null;

@@ -1,7 +1,7 @@
 import type { Principal } from '../domain/types.js';
 import { KuraError } from '../lib/errors.js';
 import { hashToken } from '../lib/secrets.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 /** Resolves a bearer token to who is calling; anything else is 401 with the reason. */
 export function authenticate(ctx: Context, header: string | undefined): Principal {

@@ -1,6 +1,6 @@
 import { hashPassword, hashToken, verifyPassword } from '../lib/secrets.js';
 import { newId, nowIso } from '../lib/ids.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 /**
  * Makes the accounts named by the settings exist: the KURA_ADMIN_TOKEN admin token

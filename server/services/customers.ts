@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { hashPassword, hashToken, newToken } from '../lib/secrets.js';
 import type { OperationRecord } from '../db/repos/operations.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 import { startOperation } from './operations.js';
 
 export interface CustomerInput {

@@ -2,7 +2,7 @@ import type { Environment } from '../domain/types.js';
 import { ConflictError } from '../lib/errors.js';
 import type { EnvironmentStats } from '../docker/stats.js';
 import type { LogFollow, Shell } from '../docker/node-client.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 /** Live figures from the node; an environment without a container has none yet. */
 export async function environmentStats(ctx: Context, env: Environment): Promise<EnvironmentStats> {

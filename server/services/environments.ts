@@ -4,7 +4,7 @@ import type { Environment, Limits, Principal } from '../domain/types.js';
 import { BadRequestError, ConflictError, ForbiddenError, KuraError, NoCapacityError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { OperationRecord } from '../db/repos/operations.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 import { startOperation } from './operations.js';
 import { publishEnvironment } from './environment-state.js';
 import { assertDiskHoldsImage } from './node-resources.js';

@@ -1,8 +1,8 @@
 import type { OperationRecord } from '../db/repos/operations.js';
 import type { Principal } from '../domain/types.js';
 import { ConflictError, ForbiddenError } from '../lib/errors.js';
-import type { Context } from './context.js';
-import { DEFAULT_HEADROOM, DEFAULT_THRESHOLD } from './fleet-plan.js';
+import type { Context } from '../core/context.js';
+import { DEFAULT_HEADROOM, DEFAULT_THRESHOLD } from '../read-models/fleet-plan.js';
 import { getNode } from './nodes.js';
 import { startOperation } from './operations.js';
 

@@ -2,7 +2,7 @@ import type { Environment, Template } from '../domain/types.js';
 import { containerName } from '../docker/container-spec.js';
 import { KuraError } from '../lib/errors.js';
 import type { NodeClient } from '../docker/node-client.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 const inFlight = new Map<string, Promise<string>>();
 

@@ -5,8 +5,8 @@ import type { NodePatch } from '../db/repos/nodes.js';
 import { BadRequestError, ConflictError, KuraError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { probeImage } from '../templates/probe-image.js';
-import type { Context } from './context.js';
-import { nodeView } from './views.js';
+import type { Context } from '../core/context.js';
+import { nodeView } from '../read-models/views.js';
 
 export interface RegisterNodeInput {
   name: string;

@@ -1,6 +1,6 @@
 import type { OperationRecord } from '../db/repos/operations.js';
 import { newId } from '../lib/ids.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 /** Records an operation and hands it to the runner; the row exists before any work starts. */
 export function startOperation(ctx: Context, o: {
@@ -30,7 +30,7 @@ export function waitForOperation(ctx: Context, id: string, timeoutMs: number): P
       resolve(ctx.repos.operations.get(id));
     };
     const timer = setTimeout(finish, timeoutMs);
-    const unsubscribe = ctx.events.subscribe((e) => {
+    const unsubscribe = ctx.updates.subscribe((e) => {
       if (e.type === 'operation' && e.data.id === id && TERMINAL.has(String(e.data.status))) finish();
     });
   });

@@ -1,7 +1,7 @@
 import type { Plan } from '../domain/types.js';
 import { ConflictError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 export interface PlanInput {
   name: string;

@@ -4,7 +4,7 @@ import type { SessionKind, SessionRecord } from '../db/repos/sessions.js';
 import { BadRequestError, KuraError } from '../lib/errors.js';
 import { hashPassword, hashToken, verifyPassword } from '../lib/secrets.js';
 import { nowIso } from '../lib/ids.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 /** A session lives 12 hours past its last use. */
 export const SESSION_IDLE_MS = 12 * 3600_000;

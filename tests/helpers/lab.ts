@@ -7,7 +7,14 @@ import { dockerCliArgs, type LabNode } from '../../server/lab/lab.js';
 const exec = promisify(execFile);
 
 export function labNodes(): LabNode[] {
-  return inject('lab').nodes;
+  const lab = inject('lab');
+  if (!lab) throw new Error('no lab in this test project: tests that need lab nodes belong under tests/nodes or tests/browser');
+  return lab.nodes;
+}
+
+/** Whether this test project started the lab (the integration project does, the unit project does not). */
+export function labRunning(): boolean {
+  return inject('lab') !== undefined;
 }
 
 export function labNode(index: number): LabNode {

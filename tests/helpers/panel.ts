@@ -4,9 +4,9 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
-import type { Context } from '../../server/services/context.js';
+import type { Context } from '../../server/core/context.js';
 import type { LabNode } from '../../server/lab/lab.js';
-import { labNodes, nodeBody } from './lab.js';
+import { labNodes, labRunning, nodeBody } from './lab.js';
 import { removeLabelledContainers } from '../../server/lab/containers.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -59,7 +59,8 @@ export async function startTestPanel(opts: { background?: boolean; dataDir?: str
     },
     async close() {
       await app.close();
-      await removePanelContainers(ctx.panelId);
+      // The unit project has no lab, so a panel there made no containers.
+      if (labRunning()) await removePanelContainers(ctx.panelId);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

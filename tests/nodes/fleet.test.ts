@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerName } from '../../server/docker/container-spec.js';
 import { pauseNode, resumeNode } from '../../server/lab/lab.js';
-import { reconcileNode } from '../../server/services/reconcile.js';
+import { reconcileNode } from '../../server/loops/reconcile.js';
 import { docker, inspect, labNode, labNodes } from '../helpers/lab.js';
 import { startFleetPanel, createEnvironment, seedCustomer, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 

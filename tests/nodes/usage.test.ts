@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerName } from '../../server/docker/container-spec.js';
 import { pauseNode, resumeNode } from '../../server/lab/lab.js';
-import { startUsageSampler, type UsageSampler } from '../../server/services/usage-sampler.js';
+import { startUsageSampler, type UsageSampler } from '../../server/loops/usage-sampler.js';
 import { docker, dockerResult, httpGet, labNode } from '../helpers/lab.js';
 import { createEnvironment, registerNode, seedCustomer, startTestPanel, type Seed, type TestPanel } from '../helpers/panel.js';
 

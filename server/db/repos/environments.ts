@@ -141,7 +141,7 @@ export function environmentsRepo(db: Db) {
     },
     /** Gives a port a new host port above `after`, when something outside the panel holds the old one. */
     /**
-     * Free host ports on another node for an environment's ports, as a migration needs
+     * Free host ports on another node for an environment's ports, as a move needs
      * them before it moves; `reserved` ("tcp:20001") are held by other moves in flight.
      */
     portsOn(nodeId: string, ports: readonly PortBinding[], reserved: ReadonlySet<string> = new Set()): PortBinding[] {

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { createCustomer, createToken, customerFor, resumeCustomer, revokeToken, suspendCustomer, updateCustomer } from '../../services/customers.js';
-import { customerView } from '../../services/views.js';
+import { customerView } from '../../read-models/views.js';
 import { publicOperation } from '../../db/repos/operations.js';
 import { principal, requireAdmin } from '../auth.js';
 import { paginate } from './pagination.js';

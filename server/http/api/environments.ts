@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { createEnvironment, destroyEnvironment, environmentAction, environmentFor, reinstallEnvironment, resizeEnvironment } from '../../services/environments.js';
 import { environmentLogs, environmentStats } from '../../services/environment-io.js';
-import { environmentView } from '../../services/views.js';
+import { environmentView } from '../../read-models/views.js';
 import { publicOperation } from '../../db/repos/operations.js';
 import { accepted, principal } from '../auth.js';
 import { paginate } from './pagination.js';
@@ -111,7 +111,7 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
   }, async (request) => {
     const env = environmentFor(ctx, principal(request), request.params.id);
     const limit = request.query.limit ?? 50;
-    const rows = ctx.repos.environmentEvents.page(env.id, request.query.cursor ? Number(request.query.cursor) : Number.MAX_SAFE_INTEGER, limit + 1);
+    const rows = ctx.repos.history.page(env.id, request.query.cursor ? Number(request.query.cursor) : Number.MAX_SAFE_INTEGER, limit + 1);
     const items = rows.slice(0, limit);
     return { items, nextCursor: rows.length > limit ? String(items[items.length - 1]!.id) : null };
   });

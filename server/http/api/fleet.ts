@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { NotFoundError } from '../../lib/errors.js';
-import { placementPreview } from '../../services/placement.js';
-import type { Context } from '../../services/context.js';
+import { placementPreview } from '../../read-models/placement-preview.js';
+import type { Context } from '../../core/context.js';
 import { startOperation } from '../../services/operations.js';
 import { publicOperation } from '../../db/repos/operations.js';
 import { accepted, requireAdmin } from '../auth.js';

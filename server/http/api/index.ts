@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { authenticate } from '../../services/auth.js';
 import { registerIdempotency } from '../idempotency.js';
 import { registerAudit } from '../audit-hook.js';
@@ -9,9 +9,9 @@ import { planRoutes } from './plans.js';
 import { customerRoutes } from './customers.js';
 import { environmentRoutes } from './environments.js';
 import { operationRoutes } from './operations.js';
-import { eventRoutes } from './events.js';
+import { eventRoutes } from './event-stream.js';
 import { fleetRoutes } from './fleet.js';
-import { migrationRoutes } from './migrations.js';
+import { moveRoutes } from './moves.js';
 import { mobilityRoutes } from './mobility.js';
 import { usageRoutes } from './usage.js';
 
@@ -32,6 +32,6 @@ export const apiV1 = (ctx: Context): FastifyPluginAsyncTypebox => async (app) =>
   await app.register(operationRoutes(ctx));
   await app.register(eventRoutes(ctx));
   await app.register(fleetRoutes(ctx));
-  await app.register(migrationRoutes(ctx));
+  await app.register(moveRoutes(ctx));
   await app.register(mobilityRoutes(ctx));
 };

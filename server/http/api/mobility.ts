@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { publicOperation } from '../../db/repos/operations.js';
-import type { Context } from '../../services/context.js';
-import { consolidationPreview, DEFAULT_HEADROOM, DEFAULT_THRESHOLD, rebalancePreview } from '../../services/fleet-plan.js';
+import type { Context } from '../../core/context.js';
+import { consolidationPreview, DEFAULT_HEADROOM, DEFAULT_THRESHOLD, rebalancePreview } from '../../read-models/fleet-plan.js';
 import { startConsolidation, startEvacuation, startRebalance, startRestore } from '../../services/mobility.js';
 import { accepted, requireAdmin } from '../auth.js';
 import { IdParams, OperationAccepted, errors } from './schemas.js';
@@ -51,7 +51,7 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   app.post('/nodes/:id/evacuate', {
     schema: {
       tags, params: IdParams, response: { 202: OperationAccepted, ...errors(401, 403, 404, 409) },
-      summary: 'Put a node in maintenance and move all its environments to other nodes, as one operation with child migrations',
+      summary: 'Put a node in maintenance and move all its environments to other nodes, as one operation with child moves',
     },
   }, async (request, reply) => {
     const op = startEvacuation(ctx, requireAdmin(request), request.params.id);
@@ -81,7 +81,7 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   app.post('/fleet/consolidation/apply', {
     schema: {
       tags, body: ConsolidationBody, response: { 202: OperationAccepted, ...errors(400, 401, 403, 409) },
-      summary: 'Plan the consolidation again and run it as one operation with child migrations',
+      summary: 'Plan the consolidation again and run it as one operation with child moves',
     },
   }, async (request, reply) => {
     const op = startConsolidation(ctx, requireAdmin(request), { headroom: request.body?.headroom });
@@ -101,7 +101,7 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   app.post('/fleet/rebalance/apply', {
     schema: {
       tags, body: RebalanceBody, response: { 202: OperationAccepted, ...errors(400, 401, 403, 409) },
-      summary: 'Plan the rebalance again and run it as one operation with child migrations',
+      summary: 'Plan the rebalance again and run it as one operation with child moves',
     },
   }, async (request, reply) => {
     const op = startRebalance(ctx, requireAdmin(request), { threshold: request.body?.threshold, headroom: request.body?.headroom });

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { deleteNode, getNode, nodeWithAllocation, patchNode, registerNode } from '../../services/nodes.js';
-import { nodeView } from '../../services/views.js';
+import { nodeView } from '../../read-models/views.js';
 import { requireAdmin } from '../auth.js';
 import { paginate } from './pagination.js';
 import { IdParams, ListQuery, Node, Slug, errors, page } from './schemas.js';

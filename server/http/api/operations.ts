@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Principal } from '../../domain/types.js';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { waitForOperation } from '../../services/operations.js';
 import { publicOperation, type OperationRecord } from '../../db/repos/operations.js';
 import { NotFoundError } from '../../lib/errors.js';

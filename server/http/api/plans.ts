@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { createPlan, deletePlan, getPlan, updatePlan } from '../../services/plans.js';
-import { planView } from '../../services/views.js';
+import { planView } from '../../read-models/views.js';
 import { requireAdmin } from '../auth.js';
 import { paginate } from './pagination.js';
 import { IdParams, ListQuery, Plan, Text, errors, page } from './schemas.js';

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../../services/context.js';
-import { templateView } from '../../services/views.js';
+import type { Context } from '../../core/context.js';
+import { templateView } from '../../read-models/views.js';
 import { NotFoundError } from '../../lib/errors.js';
 import { IdParams, Template, errors } from './schemas.js';
 

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { environmentFor } from '../../services/environments.js';
-import { usageHistory } from '../../services/usage.js';
+import { usageHistory } from '../../read-models/usage-history.js';
 import { principal } from '../auth.js';
 import { IdParams, Timestamp, errors } from './schemas.js';
 

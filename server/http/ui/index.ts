@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { resolveSession } from '../../services/sessions.js';
 import { LoginThrottle } from '../../services/login-throttle.js';
 import { KuraError } from '../../lib/errors.js';

@@ -1,4 +1,4 @@
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import type { LoginThrottle } from '../../services/login-throttle.js';
 import type { Translator } from './i18n.js';
 

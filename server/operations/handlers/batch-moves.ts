@@ -2,13 +2,13 @@ import type { OperationRecord } from '../../db/repos/operations.js';
 import type { Unplaceable } from '../../domain/fleet-plan.js';
 import type { Principal } from '../../domain/types.js';
 import { errorMessage, KuraError, STATUS_OF, type ErrorCode } from '../../lib/errors.js';
-import type { Context } from '../../services/context.js';
-import { startMigration } from '../../services/migrations.js';
+import type { Context } from '../../core/context.js';
+import { startMove } from '../../services/moves.js';
 import { waitForOperation } from '../../services/operations.js';
 import type { StepContext } from '../runner.js';
 
 /**
- * Runs a batch operation's moves as child migrations (params.parentId = the batch), a few
+ * Runs a batch operation's moves as child moves (params.parentId = the batch), a few
  * at a time, reporting each environment as it ends. Safe to run again after a restart:
  * a move that already has a child is awaited (or read, when it ended), never started twice.
  */
@@ -43,7 +43,7 @@ export interface BatchResult {
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const WAIT_SLICE_MS = 30_000;
 
-/** The newest child migration of `parentId` for each environment. */
+/** The newest child move of `parentId` for each environment. */
 export function childrenByEnvironment(ctx: Context, parentId: string): Map<string, OperationRecord> {
   const out = new Map<string, OperationRecord>();
   for (const c of ctx.repos.operations.children(parentId)) if (c.kind === 'migrate') out.set(c.resource.id, c);
@@ -83,7 +83,7 @@ export async function runMoves(ctx: Context, parent: OperationRecord, step: Step
         return report({ environmentId: env.id, name: env.name, status: 'skipped', reason: `it is on ${nodeName(ctx, env.nodeId)} now` });
       }
       try {
-        child = startMigration(ctx, who, env.id, { nodeId: m.to, parentId: parent.id });
+        child = startMove(ctx, who, env.id, { nodeId: m.to, parentId: parent.id });
       } catch (err) {
         // Room may free up as other moves of the batch finish, and a short operation may end: one more try at the end.
         if (!lastTry && err instanceof KuraError && (err.code === 'no_capacity' || err.code === 'conflict')) {

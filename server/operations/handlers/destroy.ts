@@ -1,4 +1,4 @@
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { publishEnvironment, setEnvironmentState } from '../../services/environment-state.js';
 import { removeEnvironmentContainers } from '../../services/node-resources.js';
 import type { OperationHandler } from '../runner.js';

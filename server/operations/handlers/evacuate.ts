@@ -1,6 +1,6 @@
 import { NotFoundError } from '../../lib/errors.js';
-import type { Context } from '../../services/context.js';
-import { evacuationPlan } from '../../services/fleet-plan.js';
+import type { Context } from '../../core/context.js';
+import { evacuationPlan } from '../../read-models/fleet-plan.js';
 import type { OperationHandler } from '../runner.js';
 import { batchResult, childrenByEnvironment, leftBehindError, runMoves, summary, withStartedChildren } from './batch-moves.js';
 

@@ -1,7 +1,7 @@
 import type { OperationRecord } from '../../db/repos/operations.js';
 import type { Move } from '../../domain/fleet-plan.js';
-import type { Context } from '../../services/context.js';
-import { consolidationPreview, DEFAULT_HEADROOM, DEFAULT_THRESHOLD, rebalancePreview } from '../../services/fleet-plan.js';
+import type { Context } from '../../core/context.js';
+import { consolidationPreview, DEFAULT_HEADROOM, DEFAULT_THRESHOLD, rebalancePreview } from '../../read-models/fleet-plan.js';
 import type { OperationHandler, StepContext } from '../runner.js';
 import { batchResult, leftBehindError, runMoves, summary, withStartedChildren, type BatchMove, type BatchResult } from './batch-moves.js';
 

@@ -1,5 +1,5 @@
 import { KuraError } from '../../lib/errors.js';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { setEnvironmentState } from '../../services/environment-state.js';
 import type { OperationHandler } from '../runner.js';
 

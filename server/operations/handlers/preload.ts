@@ -1,5 +1,5 @@
 import { errorMessage, KuraError } from '../../lib/errors.js';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { ensureTemplateImage } from '../../services/node-resources.js';
 import type { OperationHandler } from '../runner.js';
 

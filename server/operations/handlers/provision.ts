@@ -2,7 +2,7 @@ import { containerName, containerSpec, LABEL } from '../../docker/container-spec
 import { isConflict } from '../../docker/errors.js';
 import type { Environment } from '../../domain/types.js';
 import { KuraError, NodeCallError } from '../../lib/errors.js';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { assertDiskHoldsImage, ensureCustomerNetwork, ensureTemplateImage, forgetNodeResources } from '../../services/node-resources.js';
 import { setEnvironmentState } from '../../services/environment-state.js';
 import type { OperationHandler } from '../runner.js';

@@ -1,5 +1,5 @@
 import type { Limits } from '../../domain/types.js';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { publishEnvironment } from '../../services/environment-state.js';
 import type { OperationHandler } from '../runner.js';
 

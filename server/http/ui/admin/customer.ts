@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { customerFor, resumeCustomer, suspendCustomer, updateCustomer } from '../../../services/customers.js';
 import { createInvite, resetCustomerPassword } from '../../../services/sessions.js';
-import { environmentView } from '../../../services/views.js';
+import { environmentView } from '../../../read-models/views.js';
 import { KuraError } from '../../../lib/errors.js';
 import { UpdateCustomerBody } from '../../api/customers.js';
 import type { Ui } from '../ui.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { fleetOverview } from '../../../services/fleet-overview.js';
+import { fleetOverview } from '../../../read-models/fleet-overview.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 

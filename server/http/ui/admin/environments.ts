@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EnvironmentState } from '../../../domain/types.js';
 import { createEnvironment } from '../../../services/environments.js';
-import { fleetEnvironments } from '../../../services/environment-overview.js';
+import { fleetEnvironments } from '../../../read-models/environment-overview.js';
 import { BadRequestError, KuraError } from '../../../lib/errors.js';
 import { CreateEnvironmentBody } from '../../api/environments.js';
 import type { Ui } from '../ui.js';

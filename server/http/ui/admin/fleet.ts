@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { publicOperation } from '../../../db/repos/operations.js';
 import type { NodeSummary } from '../../../domain/fleet-plan.js';
 import { BadRequestError } from '../../../lib/errors.js';
-import { consolidationPreview, DEFAULT_HEADROOM, DEFAULT_THRESHOLD, rebalancePreview } from '../../../services/fleet-plan.js';
+import { consolidationPreview, DEFAULT_HEADROOM, DEFAULT_THRESHOLD, rebalancePreview } from '../../../read-models/fleet-plan.js';
 import { FLEET_RESOURCE, startConsolidation, startEvacuation, startRebalance, startRestore } from '../../../services/mobility.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { getNode, nodeWithAllocation, patchNode, registerNode } from '../../../services/nodes.js';
-import { environmentView } from '../../../services/views.js';
+import { environmentView } from '../../../read-models/views.js';
 import { publicOperation } from '../../../db/repos/operations.js';
 import { KuraError } from '../../../lib/errors.js';
 import { RegisterNodeBody } from '../../api/nodes.js';

@@ -7,7 +7,7 @@ import type { Shell } from '../../../docker/node-client.js';
 import { audit } from '../../../services/audit.js';
 import { environmentFor } from '../../../services/environments.js';
 import { openEnvironmentShell } from '../../../services/environment-io.js';
-import type { Context } from '../../../services/context.js';
+import type { Context } from '../../../core/context.js';
 import { sessionAlive, type ActiveSession } from '../../../services/sessions.js';
 import { errorMessage, ForbiddenError } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { environmentAction, environmentFor, reinstallEnvironment } from '../../../services/environments.js';
-import { startMigration } from '../../../services/migrations.js';
+import { startMove } from '../../../services/moves.js';
 import { environmentLogs, environmentStats } from '../../../services/environment-io.js';
-import { usageHistory } from '../../../services/usage.js';
-import { customerEnvironments, environmentOverview } from '../../../services/environment-overview.js';
+import { usageHistory } from '../../../read-models/usage-history.js';
+import { customerEnvironments, environmentOverview } from '../../../read-models/environment-overview.js';
 import { BadRequestError, errorMessage } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
@@ -71,7 +71,7 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
   app.post<IdRoute>('/environments/:id/migrate', async (request, reply) => {
     const { principal } = requireAdminPage(request);
     const nodeId = field(request.body, 'nodeId');
-    const op = startMigration(ctx, principal, request.params.id, { nodeId: nodeId || undefined });
+    const op = startMove(ctx, principal, request.params.id, { nodeId: nodeId || undefined });
     request.auditNote = { action: 'environment.migrate', resourceType: 'environment', resourceId: request.params.id,
       detail: `target=${String(op.params.targetNodeId)}` };
     return reply.redirect(`/panel/environments/${request.params.id}?op=${op.id}`, 303);

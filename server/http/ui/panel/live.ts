@@ -3,10 +3,10 @@ import type { Ui } from '../ui.js';
 import { sessionAlive } from '../../../services/sessions.js';
 import { signedIn } from '../web-request.js';
 import { openEventStream } from '../../sse.js';
-import { environmentView } from '../../../services/views.js';
+import { environmentView } from '../../../read-models/views.js';
 import { publicOperation } from '../../../db/repos/operations.js';
 import type { Principal } from '../../../domain/types.js';
-import type { Context } from '../../../services/context.js';
+import type { Context } from '../../../core/context.js';
 
 const HEARTBEAT_MS = 15_000;
 /** At most this many environments and operations are brought up to date when a page (re)connects. */
@@ -28,7 +28,7 @@ export const livePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
     const res = sse.res;
     sse.comment('connected');
     for (const [type, data] of snapshot) sse.send(type, data);
-    const unsubscribe = ctx.events.subscribe((event) => {
+    const unsubscribe = ctx.updates.subscribe((event) => {
       if (who.kind === 'customer' && event.customerId !== who.customerId) return;
       sse.send(event.type, event.data);
     });

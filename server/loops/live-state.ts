@@ -1,9 +1,9 @@
 import { LABEL } from '../docker/container-spec.js';
-import type { ContainerEvent } from '../docker/node-events.js';
+import type { ContainerEvent } from '../docker/container-events.js';
 import type { EnvironmentState } from '../domain/types.js';
 import { nowIso } from '../lib/ids.js';
-import type { Context } from './context.js';
-import { publishEnvironment } from './environment-state.js';
+import type { Context } from '../core/context.js';
+import { publishEnvironment } from '../services/environment-state.js';
 import { reconcileEnvironment } from './reconcile.js';
 
 /** States an operation owns: events do not overwrite them, the operation sets the outcome. */
@@ -23,16 +23,16 @@ export async function applyContainerEvent(ctx: Context, nodeId: string, e: Conta
   };
   switch (e.action) {
     case 'start':
-      ctx.repos.environmentEvents.add(env.id, 'started', { at });
+      ctx.repos.history.add(env.id, 'started', { at });
       setState('running');
       if (env.drift?.differences.some((d) => d.field === 'state')) ctx.repos.environments.setDrift(env.id, null);
       break;
     case 'die':
-      ctx.repos.environmentEvents.add(env.id, 'died', { at, exitCode: e.exitCode, message: `exit code ${e.exitCode ?? 'unknown'}` });
+      ctx.repos.history.add(env.id, 'died', { at, exitCode: e.exitCode, message: `exit code ${e.exitCode ?? 'unknown'}` });
       setState('stopped');
       break;
     case 'stop':
-      ctx.repos.environmentEvents.add(env.id, 'stopped', { at });
+      ctx.repos.history.add(env.id, 'stopped', { at });
       setState('stopped');
       // Stopped by someone other than the panel: flagged, not restarted behind the operator's back.
       if (env.desiredState === 'running' && ctx.repos.operations.openFor(env.id).length === 0) {
@@ -40,11 +40,11 @@ export async function applyContainerEvent(ctx: Context, nodeId: string, e: Conta
       }
       break;
     case 'oom':
-      ctx.repos.environmentEvents.add(env.id, 'oom', { at, message: `a process hit the ${env.limits.memoryMb} MiB memory limit and was killed` });
+      ctx.repos.history.add(env.id, 'oom', { at, message: `a process hit the ${env.limits.memoryMb} MiB memory limit and was killed` });
       break;
     case 'destroy':
       if (env.state !== 'deleting' && ctx.repos.operations.openFor(env.id).length === 0 && e.containerId === env.containerId) {
-        ctx.repos.environmentEvents.add(env.id, 'removed', { at, message: 'the container was removed outside the panel' });
+        ctx.repos.history.add(env.id, 'removed', { at, message: 'the container was removed outside the panel' });
         ctx.repos.environments.setDrift(env.id, { detectedAt: nowIso(), differences: [{ field: 'container', expected: 'present', actual: 'missing' }] });
         ctx.repos.environments.setState(env.id, 'error');
       }

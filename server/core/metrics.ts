@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Repos } from '../db/index.js';
-import type { EventBus } from './events.js';
+import type { UpdateBus } from './updates.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -17,7 +17,7 @@ export interface Metrics {
  * at scrape time (never from the nodes); call latencies and operation durations are
  * recorded as they happen.
  */
-export function createMetrics(repos: Repos, events: EventBus): Metrics {
+export function createMetrics(repos: Repos, updates: UpdateBus): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kura_' });
   const nodeName = () => new Map(repos.nodes.all().map((n) => [n.id, n.name]));
@@ -71,7 +71,7 @@ export function createMetrics(repos: Repos, events: EventBus): Metrics {
     name: 'kura_operation_duration_seconds', help: 'Operation durations by kind and outcome', labelNames: ['kind', 'status'],
     buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry],
   });
-  events.subscribe((e) => {
+  updates.subscribe((e) => {
     if (e.type !== 'operation' || !TERMINAL.has(String(e.data.status))) return;
     const seconds = (Date.parse(String(e.data.updatedAt)) - Date.parse(String(e.data.createdAt))) / 1000;
     if (Number.isFinite(seconds)) opDuration.observe({ kind: String(e.data.kind), status: String(e.data.status) }, seconds);

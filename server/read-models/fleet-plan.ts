@@ -3,7 +3,7 @@ import {
   type ConsolidationPlan, type EvacuationPlan, type FleetEnvironment, type FleetInput, type RebalancePlan, type RestorePlan,
 } from '../domain/fleet-plan.js';
 import type { Environment } from '../domain/types.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 export const DEFAULT_HEADROOM = 0.2;
 export const DEFAULT_THRESHOLD = 0.25;

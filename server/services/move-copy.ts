@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { ContainerFiles } from '../docker/files.js';
-import { parentOf, type Stat } from '../domain/migration-sync.js';
+import { parentOf, type Stat } from '../domain/move-sync.js';
 import { poolAll } from '../lib/pool.js';
 
 const STAT_CONCURRENCY = 16;

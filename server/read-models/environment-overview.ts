@@ -1,7 +1,7 @@
 import type { Environment, EnvironmentState } from '../domain/types.js';
 import { publicOperation } from '../db/repos/operations.js';
-import type { Context } from './context.js';
-import { latestUsage } from './usage.js';
+import type { Context } from '../core/context.js';
+import { latestUsage } from './usage-history.js';
 import { environmentView } from './views.js';
 
 /** How many customers and plans a list names at most (they fill the filters' choices too). */
@@ -27,7 +27,7 @@ export function environmentOverview(ctx: Context, env: Environment) {
     node: ctx.repos.nodes.get(env.nodeId),
     otherNodes: ctx.repos.nodes.all().filter((n) => n.id !== env.nodeId && n.state !== 'disabled'),
     operations: ctx.repos.operations.recentFor(env.id, 8).map(publicOperation),
-    history: ctx.repos.environmentEvents.page(env.id, Number.MAX_SAFE_INTEGER, 10),
+    history: ctx.repos.history.page(env.id, Number.MAX_SAFE_INTEGER, 10),
   };
 }
 

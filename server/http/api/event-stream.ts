@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { principal } from '../auth.js';
 import { openEventStream } from '../sse.js';
 
@@ -15,7 +15,7 @@ export const eventRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
     const res = sse.res;
     sse.comment('connected');
     let seq = 0;
-    const unsubscribe = ctx.events.subscribe((event) => {
+    const unsubscribe = ctx.updates.subscribe((event) => {
       if (who.kind === 'customer' && event.customerId !== who.customerId) return;
       res.write(`id: ${++seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
     });

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 
 /** A lifecycle or operation event; `customerId` decides who may see it (null: admins only). */
-export interface PanelEvent {
+export interface PanelUpdate {
   type: 'operation' | 'environment';
   customerId: string | null;
   data: { id: string } & Record<string, unknown>;
 }
 
-export class EventBus {
+export class UpdateBus {
   private readonly emitter = new EventEmitter();
 
   constructor() {
@@ -15,11 +15,11 @@ export class EventBus {
     this.emitter.setMaxListeners(0);
   }
 
-  publish(event: PanelEvent): void {
+  publish(event: PanelUpdate): void {
     this.emitter.emit('event', event);
   }
 
-  subscribe(listener: (event: PanelEvent) => void): () => void {
+  subscribe(listener: (event: PanelUpdate) => void): () => void {
     this.emitter.on('event', listener);
     return () => this.emitter.off('event', listener);
   }

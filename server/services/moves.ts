@@ -2,11 +2,11 @@ import type { OperationRecord } from '../db/repos/operations.js';
 import { chooseNode } from '../domain/placement.js';
 import type { Limits, Principal } from '../domain/types.js';
 import { BadRequestError, ConflictError, ForbiddenError, KuraError, NoCapacityError } from '../lib/errors.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 import { environmentFor } from './environments.js';
 import { startOperation } from './operations.js';
 
-export interface MigrationParams {
+export interface MoveParams {
   sourceNodeId: string;
   targetNodeId: string;
   /** The batch (evacuate, consolidation, rebalance) this move belongs to. */
@@ -19,7 +19,7 @@ export interface MigrationParams {
  * new environment, never on its current node. The environment keeps running on its
  * source until the target is verified.
  */
-export function startMigration(ctx: Context, who: Principal, environmentId: string,
+export function startMove(ctx: Context, who: Principal, environmentId: string,
   opts: { nodeId?: string | undefined; parentId?: string | undefined } = {}): OperationRecord {
   if (who.kind !== 'admin') throw new ForbiddenError();
   const env = environmentFor(ctx, who, environmentId);
@@ -38,7 +38,7 @@ export function startMigration(ctx: Context, who: Principal, environmentId: stri
   if (!ctx.templates.get(env.templateId)) throw new ConflictError(`template ${env.templateId} is no longer installed on this panel`);
 
   const target = chooseTarget(ctx, env.nodeId, env.name, env.limits, opts.nodeId);
-  const params: MigrationParams = { sourceNodeId: env.nodeId, targetNodeId: target, ...(opts.parentId ? { parentId: opts.parentId } : {}) };
+  const params: MoveParams = { sourceNodeId: env.nodeId, targetNodeId: target, ...(opts.parentId ? { parentId: opts.parentId } : {}) };
   return startOperation(ctx, { kind: 'migrate', resourceType: 'environment', resourceId: env.id, customerId: env.customerId,
     params: { ...params } }, () => {
     // Checked again inside the transaction that records the operation: parallel moves cannot overfill the target.

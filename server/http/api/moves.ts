@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../../services/context.js';
-import { startMigration } from '../../services/migrations.js';
+import type { Context } from '../../core/context.js';
+import { startMove } from '../../services/moves.js';
 import { publicOperation } from '../../db/repos/operations.js';
 import { accepted, requireAdmin } from '../auth.js';
 import { IdParams, OperationAccepted, errors } from './schemas.js';
@@ -9,7 +9,7 @@ import { IdParams, OperationAccepted, errors } from './schemas.js';
 const RefId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 
 /** Moving one environment to another node (admin). */
-export const migrationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+export const moveRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   app.post('/environments/:id/migrate', {
     schema: {
       tags: ['mobility'], params: IdParams,
@@ -18,7 +18,7 @@ export const migrationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       response: { 202: OperationAccepted, ...errors(400, 401, 403, 404, 409, 503) },
     },
   }, async (request, reply) => {
-    const op = startMigration(ctx, requireAdmin(request), request.params.id, { nodeId: request.body?.nodeId });
+    const op = startMove(ctx, requireAdmin(request), request.params.id, { nodeId: request.body?.nodeId });
     return accepted(reply, op.id).send({ operation: publicOperation(op) });
   });
 };

@@ -1,5 +1,5 @@
 import type { EnvironmentState } from '../domain/types.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 const DAY_MS = 24 * 3600_000;
 const ALERT_ROWS = 20;

@@ -1,6 +1,6 @@
 import type { Environment } from '../domain/types.js';
 import { bucketStart } from '../domain/usage.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 export interface UsageHistory {
   intervalSeconds: number;

@@ -1,5 +1,5 @@
 import type { Allocation, Customer, Environment, NodeRecord, Plan, Template } from '../domain/types.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 /** The contract's shapes: what the API returns and the pages show. */
 

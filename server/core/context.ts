@@ -5,7 +5,7 @@ import type { SecretBox } from '../lib/secrets.js';
 import type { OperationRunner, Logger } from '../operations/runner.js';
 import type { TemplateCatalog } from '../templates/catalog.js';
 import type { TemplateImages } from '../templates/image-builder.js';
-import type { EventBus } from './events.js';
+import type { UpdateBus } from './updates.js';
 import type { Metrics } from './metrics.js';
 
 /** Everything a service needs, wired once by buildApp; nothing here is reached through imports. */
@@ -16,7 +16,7 @@ export interface Context {
   images: TemplateImages;
   nodes: NodeRegistry;
   secrets: SecretBox;
-  events: EventBus;
+  updates: UpdateBus;
   runner: OperationRunner;
   log: Logger;
   metrics: Metrics;

@@ -1,7 +1,7 @@
 import { LABEL } from '../docker/container-spec.js';
 import { errorMessage } from '../lib/errors.js';
-import type { Context } from './context.js';
-import { publishEnvironment } from './environment-state.js';
+import type { Context } from '../core/context.js';
+import { publishEnvironment } from '../services/environment-state.js';
 import { applyContainerEvent } from './live-state.js';
 import { reconcileNode } from './reconcile.js';
 

@@ -2,7 +2,7 @@ import { bucketStart, usagePoint, type Reading, type UsageCounters } from '../do
 import type { Environment } from '../domain/types.js';
 import type { UsageSample } from '../db/repos/usage.js';
 import { errorMessage } from '../lib/errors.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 export const SAMPLER = {
   /**

@@ -1,6 +1,6 @@
 import { previewPlacement } from '../domain/placement.js';
 import { BadRequestError } from '../lib/errors.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 
 /** Where an environment with this plan would be placed now, and why each other node would not take it. */
 export function placementPreview(ctx: Context, planId: string) {

@@ -1,5 +1,5 @@
 /**
- * Which parts of a container's filesystem a migration copies. Only the container's own
+ * Which parts of a container's filesystem a move copies. Only the container's own
  * changes against its template image cross the network: Docker lists them (changed,
  * added, deleted paths), and the template itself is loaded on the target from the
  * panel's image cache.

@@ -3,8 +3,8 @@ import { describeDifferences, limitDifferences } from '../domain/drift.js';
 import type { Drift } from '../domain/types.js';
 import { errorMessage } from '../lib/errors.js';
 import { nowIso } from '../lib/ids.js';
-import type { Context } from './context.js';
-import { publishEnvironment, setEnvironmentState } from './environment-state.js';
+import type { Context } from '../core/context.js';
+import { publishEnvironment, setEnvironmentState } from '../services/environment-state.js';
 
 export interface ReconcileReport {
   node: string;
@@ -61,7 +61,7 @@ export async function reconcileNode(ctx: Context, nodeId: string, opts: { deep?:
     for (const env of ctx.repos.environments.byNode(nodeId)) {
       if (seen.has(env.id) || env.containerId === null || ctx.repos.operations.openFor(env.id).length > 0) continue;
       if (env.drift?.differences.some((d) => d.field === 'container')) continue;
-      ctx.repos.environmentEvents.add(env.id, 'removed', { message: 'the container is missing from the node' });
+      ctx.repos.history.add(env.id, 'removed', { message: 'the container is missing from the node' });
       ctx.repos.environments.setDrift(env.id, { detectedAt: nowIso(), differences: [{ field: 'container', expected: 'present', actual: 'missing' }] });
       setEnvironmentState(ctx, env.id, 'error');
       report.drifted.push(env.id);
@@ -86,10 +86,10 @@ export async function reconcileEnvironment(ctx: Context, id: string): Promise<bo
   if (!actual) return false; // a missing container is found by the node-wide pass
   const differences: Drift['differences'] = limitDifferences(env.limits, actual.hostConfig);
   if (differences.length > 0) {
-    ctx.repos.environmentEvents.add(env.id, 'drift', { message: `limits changed outside the panel: ${describeDifferences(differences)}` });
+    ctx.repos.history.add(env.id, 'drift', { message: `limits changed outside the panel: ${describeDifferences(differences)}` });
     try {
       await client.update(env.containerId, env.limits);
-      ctx.repos.environmentEvents.add(env.id, 'restored', { message: 'limits restored to the plan' });
+      ctx.repos.history.add(env.id, 'restored', { message: 'limits restored to the plan' });
     } catch (err) {
       ctx.repos.environments.setDrift(env.id, { detectedAt: nowIso(), differences });
       ctx.log.error({ environment: env.id, err: errorMessage(err) }, 'could not restore drifted limits');

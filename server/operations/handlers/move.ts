@@ -1,11 +1,11 @@
 import { containerName, containerSpec, LABEL } from '../../docker/container-spec.js';
-import { finalSync, firstCopy, type Change } from '../../domain/migration-sync.js';
+import { finalSync, firstCopy, type Change } from '../../domain/move-sync.js';
 import type { Environment, PortBinding } from '../../domain/types.js';
 import { ConflictError, errorMessage, KuraError } from '../../lib/errors.js';
-import type { Context } from '../../services/context.js';
+import type { Context } from '../../core/context.js';
 import { publishEnvironment, setEnvironmentState } from '../../services/environment-state.js';
-import { copyPaths, statAll, waitForPort } from '../../services/migration-copy.js';
-import { portsHeldByMoves, type MigrationParams } from '../../services/migrations.js';
+import { copyPaths, statAll, waitForPort } from '../../services/move-copy.js';
+import { portsHeldByMoves, type MoveParams } from '../../services/moves.js';
 import { ensureCustomerNetwork, ensureTemplateImage, removeEnvironmentContainers } from '../../services/node-resources.js';
 import type { OperationHandler, StepContext } from '../runner.js';
 
@@ -20,10 +20,10 @@ const MIB = 1048576;
  * failure before the switch removes the target and starts the source again; a re-run
  * after a panel restart starts over from the source, or finishes a switch already made.
  */
-export function migrateHandler(ctx: Context): OperationHandler {
+export function moveHandler(ctx: Context): OperationHandler {
   return {
     async run(op, step) {
-      const p = op.params as unknown as MigrationParams;
+      const p = op.params as unknown as MoveParams;
       const env = ctx.repos.environments.get(op.resource.id);
       if (!env) return 'environment no longer exists';
       if (env.nodeId === p.targetNodeId) {
@@ -47,7 +47,7 @@ export function migrateHandler(ctx: Context): OperationHandler {
   };
 }
 
-async function move(ctx: Context, env: Environment, p: MigrationParams, step: StepContext, opId: string): Promise<string> {
+async function move(ctx: Context, env: Environment, p: MoveParams, step: StepContext, opId: string): Promise<string> {
   const template = ctx.templates.get(env.templateId);
   if (!template) throw new ConflictError(`template ${env.templateId} is no longer installed on this panel`);
   const target = ctx.repos.nodes.get(p.targetNodeId);
@@ -107,7 +107,7 @@ async function move(ctx: Context, env: Environment, p: MigrationParams, step: St
   // The switch: from here on the environment lives on the target.
   ctx.repos.environments.moveToNode(env.id, target.id, targetId, image, ports);
   setEnvironmentState(ctx, env.id, wasRunning ? 'running' : 'stopped');
-  ctx.repos.environmentEvents.add(env.id, 'started', { message: `moved from ${ctx.repos.nodes.get(p.sourceNodeId)?.name} to ${target.name}` });
+  ctx.repos.history.add(env.id, 'started', { message: `moved from ${ctx.repos.nodes.get(p.sourceNodeId)?.name} to ${target.name}` });
   step.progress(95, 'removing the source container');
   try {
     await removeSource(ctx, env, p.sourceNodeId);
@@ -160,7 +160,7 @@ async function removeSource(ctx: Context, env: Environment, sourceNodeId: string
 }
 
 /** Back to where it was: the target's container goes, the source runs again if it ran. */
-async function rollBack(ctx: Context, env: Environment, p: MigrationParams): Promise<void> {
+async function rollBack(ctx: Context, env: Environment, p: MoveParams): Promise<void> {
   try {
     await removeEnvironmentContainers(ctx, { ...env, nodeId: p.targetNodeId, containerId: null });
   } catch (err) {
