@@ -49,8 +49,8 @@ repos.db.transaction(() => {
     }
   }
   for (let i = 0; i < 5; i++) {
-    const op = repos.operations.insert({ id: newId('op'), kind: 'provision', resourceType: 'environment', resourceId: 'env_x', customerId: null });
-    repos.operations.finish(op.id, 'failed', 'failed', { code: 'internal', message: 'bench failure' });
+    const op = repos.operations.insert({ id: newId('op'), kind: 'provision', resourceId: 'env_x', customerId: null, params: {} });
+    repos.operations.finish(op.id, 'failed', 'failed', { error: { code: 'internal', message: 'bench failure' } });
   }
 })();
 repos.admins.insert(newId('adm'), 'bench-admin@kura.example', await hashPassword('bench-password-2'), nowIso());

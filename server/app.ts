@@ -12,16 +12,7 @@ import { NodeRegistry } from './docker/registry.js';
 import { loadSecretBox } from './lib/secrets.js';
 import { newId } from './lib/ids.js';
 import { OperationRunner } from './operations/runner.js';
-import { provisionHandler } from './operations/handlers/provision.js';
-import { powerHandler } from './operations/handlers/power.js';
-import { resizeHandler } from './operations/handlers/resize.js';
-import { destroyHandler } from './operations/handlers/destroy.js';
-import { preloadHandler } from './operations/handlers/preload.js';
-import { reinstallHandler } from './operations/handlers/reinstall.js';
-import { moveHandler } from './operations/handlers/move.js';
-import { evacuateHandler } from './operations/handlers/evacuate.js';
-import { restoreHandler } from './operations/handlers/restore.js';
-import { consolidateHandler, rebalanceHandler } from './operations/handlers/fleet-moves.js';
+import { operationHandlers } from './operations/handlers/index.js';
 import { loadTemplates } from './templates/catalog.js';
 import { templateImages } from './templates/image-builder.js';
 import { UpdateBus } from './core/updates.js';
@@ -85,20 +76,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   const ctx = {
     config, repos, templates, secrets, nodes, updates, log, metrics, panelId, known: new Set<string>(),
     images: templateImages({ cacheDir: config.imageCacheDir, debianMirror: config.debianMirror, log: (line) => log.info(line) }),
-  } as Omit<Context, 'runner'> as Context;
-  ctx.runner = new OperationRunner(repos, updates, {
-    provision: provisionHandler(ctx),
-    power: powerHandler(ctx),
-    resize: resizeHandler(ctx),
-    destroy: destroyHandler(ctx),
-    preload: preloadHandler(ctx),
-    reinstall: reinstallHandler(ctx),
-    migrate: moveHandler(ctx),
-    evacuate: evacuateHandler(ctx),
-    restore: restoreHandler(ctx),
-    consolidate: consolidateHandler(ctx),
-    rebalance: rebalanceHandler(ctx),
-  }, log);
+  } as Omit<Context, 'operations'> as Context;
+  const runner = new OperationRunner(repos, updates, operationHandlers(ctx), log);
+  ctx.operations = runner;
   await bootstrapAccounts(ctx);
 
   app.setValidatorCompiler(validatorCompiler);
@@ -136,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   let housekeeping: NodeJS.Timeout | undefined;
   let sampler: UsageSampler | null = null;
   app.addHook('onReady', async () => {
-    ctx.runner.recover();
+    runner.recover();
     repos.idempotency.purgeOlderThan(48);
     repos.sessions.purgeExpired(new Date().toISOString());
     housekeeping = setInterval(() => {
@@ -151,7 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     clearInterval(housekeeping);
     await watch?.stop();
     await sampler?.stop();
-    await ctx.runner.close();
+    await runner.close();
     db.close();
   });
   return { app, ctx };

@@ -1,12 +1,29 @@
 import type { Config } from '../config.js';
 import type { Repos } from '../db/index.js';
+import type { Operation } from '../domain/operations.js';
 import type { NodeRegistry } from '../docker/registry.js';
 import type { SecretBox } from '../lib/secrets.js';
-import type { OperationRunner, Logger } from '../operations/runner.js';
 import type { TemplateCatalog } from '../templates/catalog.js';
 import type { TemplateImages } from '../templates/image-builder.js';
 import type { UpdateBus } from './updates.js';
 import type { Metrics } from './metrics.js';
+
+export interface Logger {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug?(obj: object, msg: string): void;
+}
+
+/**
+ * Where recorded operations go to be run. The operation runner (server/operations/) is
+ * the one implementation; services only see this, so nothing below the runner imports it.
+ */
+export interface OperationQueue {
+  /** Queues a recorded operation behind any earlier one on the same resource. */
+  submit(op: Pick<Operation, 'id' | 'resource'>): void;
+  /** Tells listeners (SSE, /wait) the operation's current state; `customerId` decides who may see it. */
+  publish(op: Operation & { customerId: string | null }): void;
+}
 
 /** Everything a service needs, wired once by buildApp; nothing here is reached through imports. */
 export interface Context {
@@ -17,7 +34,7 @@ export interface Context {
   nodes: NodeRegistry;
   secrets: SecretBox;
   updates: UpdateBus;
-  runner: OperationRunner;
+  operations: OperationQueue;
   log: Logger;
   metrics: Metrics;
   /** Identifies this panel's containers, so two panels sharing a node never touch each other's. */

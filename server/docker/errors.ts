@@ -1,4 +1,4 @@
-import { NodeCallError, NodeUnavailableError, KuraError } from '../lib/errors.js';
+import { HostPortTakenError, NodeCallError, NodeResourceMissingError, NodeUnavailableError, KuraError } from '../lib/errors.js';
 
 interface DockerishError {
   statusCode?: number;
@@ -36,6 +36,11 @@ const NETWORK_CODES: Record<string, string> = {
   EPIPE: 'connection closed',
 };
 
+/** Docker's words for a published host port that something else holds (userland proxy or iptables driver). */
+const PORT_TAKEN = /Bind for [^ ]*:(\d+) failed: port is already allocated|:(\d+): bind: address already in use/;
+/** Docker's words when a create names an image or network the node does not have. */
+const MISSING_RESOURCE = /no such image|network .*not found/i;
+
 /** Turns whatever dockerode threw into one of the panel's errors, keeping node and call. */
 export function nodeError(nodeName: string, call: string, err: unknown): KuraError {
   if (err instanceof KuraError) return err;
@@ -43,15 +48,18 @@ export function nodeError(nodeName: string, call: string, err: unknown): KuraErr
   if (typeof e.statusCode === 'number') {
     const reason = e.json?.message ?? e.reason ?? e.message ?? 'unknown error';
     if (e.statusCode >= 500 && /connection refused|dial unix|Cannot connect/i.test(reason)) {
-      return new NodeUnavailableError(nodeName, call, reason);
+      return new NodeUnavailableError(nodeName, call, reason, 'network');
     }
+    const taken = PORT_TAKEN.exec(reason);
+    if (taken) return new HostPortTakenError(nodeName, Number(taken[1] ?? taken[2]), reason.trim());
+    if (MISSING_RESOURCE.test(reason)) return new NodeResourceMissingError(nodeName, call, reason.trim());
     return new NodeCallError(nodeName, call, e.statusCode, reason.trim());
   }
   const code = e.code ?? '';
   const tls = TLS_CODES[code];
-  if (tls) return new NodeUnavailableError(nodeName, call, `TLS verification failed: ${tls} (${code})`);
+  if (tls) return new NodeUnavailableError(nodeName, call, `TLS verification failed: ${tls} (${code})`, 'tls');
   const net = NETWORK_CODES[code];
-  if (net) return new NodeUnavailableError(nodeName, call, `${net} (${code})`);
+  if (net) return new NodeUnavailableError(nodeName, call, `${net} (${code})`, 'network');
   return new NodeUnavailableError(nodeName, call, e.message ?? String(err));
 }
 

@@ -5,7 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 import type { Limits } from '../domain/types.js';
-import { NodeCallError, NodeUnavailableError } from '../lib/errors.js';
+import { BadRequestError, NodeCallError, NodeUnavailableError } from '../lib/errors.js';
 import { CircuitBreaker } from './breaker.js';
 import { eventParser, type ContainerEvent } from './container-events.js';
 import { nodeError, isNotFound, isConflict } from './errors.js';
@@ -61,7 +61,7 @@ export function parseEndpoint(endpoint: string): { kind: 'tcp'; host: string; po
   if (tcp?.[1] && tcp[2] && Number(tcp[2]) > 0 && Number(tcp[2]) < 65536) {
     return { kind: 'tcp', host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) };
   }
-  throw new Error('endpoint must be unix:///path/to/docker.sock or tcp://host:port');
+  throw new BadRequestError('endpoint must be unix:///path/to/docker.sock or tcp://host:port', { field: 'endpoint' });
 }
 
 /**
@@ -181,7 +181,8 @@ export class NodeClient {
     await this.call('image load', async () => {
       const stream = await this.bulk.loadImage(fs.createReadStream(archive), { quiet: true });
       const body = await readAll(stream);
-      if (/"error"/.test(body)) throw new Error(`load failed: ${body.slice(0, 500)}`);
+      // The engine answered: a broken archive is the call's failure, not the node's (the breaker stays closed).
+      if (/"error"/.test(body)) throw new NodeCallError(this.conn.name, 'image load', 500, body.slice(0, 500));
     }, LOAD_TIMEOUT_MS);
   }
 
@@ -190,7 +191,7 @@ export class NodeClient {
       const stream = await this.bulk.pull(reference);
       const body = await readAll(stream);
       const failed = /"error":\s*"([^"]*)"/.exec(body);
-      if (failed) throw new Error(failed[1]);
+      if (failed) throw new NodeCallError(this.conn.name, 'image pull', 500, failed[1] ?? 'pull failed');
     }, LOAD_TIMEOUT_MS);
   }
 

@@ -1,3 +1,4 @@
+import { capacityOf } from './allocation.js';
 import type { Limits, NodeRecord } from './types.js';
 
 /**
@@ -118,28 +119,29 @@ export interface FitOptions {
 export function fitReason(node: FleetNode, totals: Totals, env: FleetEnvironment, opts: FitOptions): string | null {
   if (node.state !== 'active') return `node is ${node.state}`;
   if (node.status !== 'online') return 'node is offline';
-  const keep = 1 - opts.headroom;
+  const cap = capacityOf(node, opts.headroom);
   const kept = opts.headroom > 0 ? ` (keeping ${Math.round(opts.headroom * 100)}% free)` : '';
-  const slots = Math.floor(node.maxEnvironments * keep + 1e-9);
+  const slots = cap.environments;
   if (totals.environments + 1 > slots) return `node may hold ${slots} environments${kept} and holds ${totals.environments}`;
   if (!node.diskQuota && env.limits.diskMb > 0 && !node.allowUnenforcedDisk) {
     return 'node cannot enforce disk quotas and was not registered with allowUnenforcedDisk';
   }
-  const cpuCap = node.capacity.cpus * node.cpuOvercommit * keep;
+  const cpuCap = cap.cpus;
   if (totals.cpus + env.limits.cpus > cpuCap + 1e-9) {
     return `not enough CPU${kept}: ${round(Math.max(0, cpuCap - totals.cpus))} of ${round(cpuCap)} free, ${env.limits.cpus} needed`;
   }
-  const memCap = Math.floor(node.capacity.memoryMb * node.memoryOvercommit * keep);
+  const memCap = cap.memoryMb;
   if (totals.memoryMb + env.limits.memoryMb > memCap) {
     return `not enough memory${kept}: ${Math.max(0, memCap - totals.memoryMb)} of ${memCap} MiB free, ${env.limits.memoryMb} MiB needed`;
   }
-  if (node.capacity.diskMb !== null) {
-    const diskCap = Math.floor(node.capacity.diskMb * keep);
+  if (cap.diskMb !== null) {
+    const diskCap = cap.diskMb;
     if (totals.diskMb + env.limits.diskMb > diskCap) {
       return `not enough disk${kept}: ${Math.max(0, diskCap - totals.diskMb)} of ${diskCap} MiB free, ${env.limits.diskMb} MiB needed`;
     }
   }
   if (opts.observed) {
+    const keep = 1 - opts.headroom;
     const cpuReal = node.capacity.cpus * keep;
     const cpuUse = totals.observedCpus + (env.observed?.cpus ?? 0);
     if (cpuUse > cpuReal + 1e-9) return `observed CPU use would be ${round(cpuUse)} of ${round(cpuReal)} cores${kept}`;

@@ -1,3 +1,4 @@
+import { capacityOf } from './allocation.js';
 import type { Allocation, Limits, NodeRecord } from './types.js';
 
 export interface Candidate {
@@ -31,11 +32,12 @@ export function exclusionReason(c: Candidate, limits: Limits, opts: { pinned?: b
   if (!node.diskQuota && limits.diskMb > 0 && !node.allowUnenforcedDisk) {
     return 'node cannot enforce disk quotas (its storage driver has none) and was not registered with allowUnenforcedDisk';
   }
-  const cpuCap = node.capacity.cpus * node.cpuOvercommit;
+  const cap = capacityOf(node);
+  const cpuCap = cap.cpus;
   if (allocated.cpus + limits.cpus > cpuCap + 1e-9) {
     return `not enough CPU: ${round(cpuCap - allocated.cpus)} of ${round(cpuCap)} free, ${limits.cpus} needed`;
   }
-  const memCap = Math.floor(node.capacity.memoryMb * node.memoryOvercommit);
+  const memCap = cap.memoryMb;
   if (allocated.memoryMb + limits.memoryMb > memCap) {
     return `not enough memory: ${memCap - allocated.memoryMb} of ${memCap} MiB free, ${limits.memoryMb} MiB needed`;
   }

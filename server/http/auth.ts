@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../domain/types.js';
 import { ForbiddenError } from '../lib/errors.js';
+import { publicOperation } from '../db/repos/operations.js';
+import type { Operation } from '../domain/operations.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,7 +22,7 @@ export function principal(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-/** Answers 202 with the operation and its Location, as every node-touching call does. */
-export function accepted(reply: FastifyReply, operationId: string): FastifyReply {
-  return reply.code(202).header('Location', `/api/v1/operations/${operationId}`);
+/** Answers 202 with the operation (and anything else the route returns beside it) and its Location, as every node-touching call does. */
+export function accepted(reply: FastifyReply, op: Operation, extra: Record<string, unknown> = {}): FastifyReply {
+  return reply.code(202).header('Location', `/api/v1/operations/${op.id}`).send({ ...extra, operation: publicOperation(op) });
 }

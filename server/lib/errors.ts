@@ -49,8 +49,24 @@ export class NoCapacityError extends KuraError {
 
 /** A node did not answer, refused, or failed in a way that is not the request's fault. */
 export class NodeUnavailableError extends KuraError {
-  constructor(readonly nodeName: string, readonly call: string, cause: string) {
+  constructor(readonly nodeName: string, readonly call: string, cause: string,
+    /** 'tls' when the connection failed verification: the certificates, not the address, are wrong. */
+    readonly failure: 'tls' | 'network' | 'other' = 'other') {
     super('node_unavailable', `node ${nodeName} is unavailable (${call}: ${cause})`, { node: nodeName, call });
+  }
+}
+
+/** A host port the panel chose is held on the node by something the panel does not manage. */
+export class HostPortTakenError extends KuraError {
+  constructor(readonly nodeName: string, readonly port: number, reason: string) {
+    super('conflict', `node ${nodeName}: host port ${port} is taken outside the panel (${reason})`, { node: nodeName, port });
+  }
+}
+
+/** The node lost an image or network the container refers to (wiped or changed out of band). */
+export class NodeResourceMissingError extends KuraError {
+  constructor(readonly nodeName: string, readonly call: string, reason: string) {
+    super('conflict', `node ${nodeName}: ${call} failed: ${reason}`, { node: nodeName, call });
   }
 }
 

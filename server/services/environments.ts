@@ -1,9 +1,11 @@
+import { changeShortfall, planLimits } from '../domain/allocation.js';
 import { chooseNode } from '../domain/placement.js';
 import { checkCustomerLimits } from '../domain/quotas.js';
 import type { Environment, Limits, Principal } from '../domain/types.js';
 import { BadRequestError, ConflictError, ForbiddenError, KuraError, NoCapacityError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import type { OperationRecord } from '../db/repos/operations.js';
+import { isKind, type OperationOf } from '../db/repos/operations.js';
+import { placementCandidates } from '../read-models/capacity.js';
 import type { Context } from '../core/context.js';
 import { startOperation } from './operations.js';
 import { publishEnvironment } from './environment-state.js';
@@ -29,7 +31,7 @@ export function environmentFor(ctx: Context, who: Principal, id: string): Enviro
  * its ports and its provisioning operation in one immediate transaction, so parallel
  * creates can never overfill a node or pass a customer's limits.
  */
-export function createEnvironment(ctx: Context, who: Principal, input: CreateEnvironmentInput): { environment: Environment; operation: OperationRecord } {
+export function createEnvironment(ctx: Context, who: Principal, input: CreateEnvironmentInput): { environment: Environment; operation: OperationOf<'provision'> } {
   let customerId: string;
   if (who.kind === 'customer') {
     if (input.nodeId !== undefined) throw new ForbiddenError('only an admin may choose the node (nodeId)');
@@ -49,18 +51,15 @@ export function createEnvironment(ctx: Context, who: Principal, input: CreateEnv
   if (input.nodeId !== undefined && !ctx.repos.nodes.get(input.nodeId)) {
     throw new BadRequestError(`node ${input.nodeId} does not exist`, { field: 'nodeId' });
   }
-  const limits: Limits = { cpus: plan.cpus, memoryMb: plan.memoryMb, swapMb: plan.swapMb, diskMb: plan.diskMb, pids: plan.pids };
+  const limits = planLimits(plan);
   const id = newId('env');
 
-  const operation = startOperation(ctx, { kind: 'provision', resourceType: 'environment', resourceId: id, customerId }, () => {
+  const operation = startOperation(ctx, { kind: 'provision', resourceId: id, customerId, params: {} }, () => {
     if (ctx.repos.environments.nameTaken(customerId, input.name)) {
       throw new ConflictError(`the customer already has an environment named ${input.name}`, { field: 'name' });
     }
     checkCustomerLimits(customer.limits, ctx.repos.customers.usage(customerId), limits);
-    const allocations = ctx.repos.nodes.allocations();
-    const candidates = ctx.repos.nodes.all().map((node) => ({
-      node, allocated: allocations.get(node.id) ?? { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 },
-    }));
+    const candidates = placementCandidates(ctx);
     const result = chooseNode(candidates, limits, input.nodeId);
     if (!result.ok) {
       throw new NoCapacityError(input.nodeId ? `node ${input.nodeId} cannot take this environment: ${result.excluded[0]?.reason ?? 'unknown'}`
@@ -78,19 +77,19 @@ export function createEnvironment(ctx: Context, who: Principal, input: CreateEnv
   return { environment: ctx.repos.environments.get(id)!, operation };
 }
 
-export function environmentAction(ctx: Context, who: Principal, id: string, action: 'start' | 'stop' | 'restart'): OperationRecord {
+export function environmentAction(ctx: Context, who: Principal, id: string, action: 'start' | 'stop' | 'restart'): OperationOf<'power'> {
   const env = environmentFor(ctx, who, id);
   assertSettled(env);
   assertNodeOnline(ctx, env);
   if (action !== 'stop' && ctx.repos.customers.get(env.customerId)?.status === 'suspended') {
     throw new ConflictError('the customer is suspended; environments cannot start until the customer is resumed');
   }
-  return startOperation(ctx, { kind: 'power', resourceType: 'environment', resourceId: id, customerId: env.customerId, params: { action } },
+  return startOperation(ctx, { kind: 'power', resourceId: id, customerId: env.customerId, params: { action } },
     () => ctx.repos.environments.setDesired(id, action === 'stop' ? 'stopped' : 'running'));
 }
 
 /** Moves the reservation to the new plan atomically, then applies the limits live. */
-export function resizeEnvironment(ctx: Context, who: Principal, id: string, planId: string): OperationRecord {
+export function resizeEnvironment(ctx: Context, who: Principal, id: string, planId: string): OperationOf<'resize'> {
   const env = environmentFor(ctx, who, id);
   assertSettled(env);
   assertNodeOnline(ctx, env);
@@ -99,9 +98,9 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
   if (plan.diskMb !== env.limits.diskMb) {
     throw new ConflictError(`a running environment's disk size cannot change (${env.limits.diskMb} MiB now, plan has ${plan.diskMb} MiB); choose a plan with the same disk size`, { field: 'planId' });
   }
-  const limits: Limits = { cpus: plan.cpus, memoryMb: plan.memoryMb, swapMb: plan.swapMb, diskMb: plan.diskMb, pids: plan.pids };
+  const limits = planLimits(plan);
   const previous = { planId: env.planId, limits: env.limits };
-  return startOperation(ctx, { kind: 'resize', resourceType: 'environment', resourceId: id, customerId: env.customerId, params: { planId, previous } }, () => {
+  return startOperation(ctx, { kind: 'resize', resourceId: id, customerId: env.customerId, params: { planId, previous } }, () => {
     const current = ctx.repos.environments.get(id)!;
     const delta: Limits = {
       cpus: limits.cpus - current.limits.cpus, memoryMb: limits.memoryMb - current.limits.memoryMb,
@@ -109,24 +108,18 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
     };
     const customer = ctx.repos.customers.get(env.customerId)!;
     checkCustomerLimits(customer.limits, ctx.repos.customers.usage(env.customerId), delta, { adding: false });
-    const node = ctx.repos.nodes.get(env.nodeId)!;
-    const alloc = ctx.repos.nodes.allocation(env.nodeId);
-    if (delta.cpus > 0 && alloc.cpus + delta.cpus > node.capacity.cpus * node.cpuOvercommit + 1e-9) {
-      throw new NoCapacityError(`node ${node.name} has not enough CPU left for this plan`);
-    }
-    if (delta.memoryMb > 0 && alloc.memoryMb + delta.memoryMb > node.capacity.memoryMb * node.memoryOvercommit) {
-      throw new NoCapacityError(`node ${node.name} has not enough memory left for this plan`);
-    }
+    const shortfall = changeShortfall(ctx.repos.nodes.get(env.nodeId)!, ctx.repos.nodes.allocation(env.nodeId), current.limits, limits);
+    if (shortfall) throw new NoCapacityError(shortfall);
     ctx.repos.environments.setPlan(id, planId, limits);
   });
 }
 
-export function destroyEnvironment(ctx: Context, who: Principal, id: string): OperationRecord {
+export function destroyEnvironment(ctx: Context, who: Principal, id: string): OperationOf<'destroy'> {
   const env = environmentFor(ctx, who, id);
-  const pending = ctx.repos.operations.openFor(id).find((o) => o.kind === 'destroy');
+  const pending = ctx.repos.operations.openFor(id).find((o) => isKind(o, 'destroy'));
   if (pending) return pending;
   assertNodeOnline(ctx, env);
-  return startOperation(ctx, { kind: 'destroy', resourceType: 'environment', resourceId: id, customerId: env.customerId }, () => {
+  return startOperation(ctx, { kind: 'destroy', resourceId: id, customerId: env.customerId, params: {} }, () => {
     ctx.repos.environments.setDesired(id, 'stopped');
     ctx.repos.environments.setState(id, 'deleting');
   });
@@ -136,7 +129,7 @@ export function destroyEnvironment(ctx: Context, who: Principal, id: string): Op
  * Rebuilds an environment from its template on the same node: the container and all
  * of its data are replaced, the plan, name and endpoints stay.
  */
-export function reinstallEnvironment(ctx: Context, who: Principal, id: string): OperationRecord {
+export function reinstallEnvironment(ctx: Context, who: Principal, id: string): OperationOf<'reinstall'> {
   const env = environmentFor(ctx, who, id);
   assertSettled(env);
   assertNodeOnline(ctx, env);
@@ -144,7 +137,7 @@ export function reinstallEnvironment(ctx: Context, who: Principal, id: string): 
     throw new ConflictError('the customer is suspended; environments cannot be reinstalled until the customer is resumed');
   }
   if (!ctx.templates.get(env.templateId)) throw new ConflictError(`template ${env.templateId} is no longer installed on this panel`);
-  return startOperation(ctx, { kind: 'reinstall', resourceType: 'environment', resourceId: id, customerId: env.customerId }, () => {
+  return startOperation(ctx, { kind: 'reinstall', resourceId: id, customerId: env.customerId, params: {} }, () => {
     ctx.repos.environments.setDesired(id, 'running');
     ctx.repos.environments.setState(id, 'provisioning');
   });

@@ -1,6 +1,5 @@
-import type { OperationRecord } from '../db/repos/operations.js';
-import type { Principal } from '../domain/types.js';
-import { ConflictError, ForbiddenError } from '../lib/errors.js';
+import type { OperationOf } from '../db/repos/operations.js';
+import { ConflictError } from '../lib/errors.js';
 import type { Context } from '../core/context.js';
 import { DEFAULT_HEADROOM, DEFAULT_THRESHOLD } from '../read-models/fleet-plan.js';
 import { getNode } from './nodes.js';
@@ -15,10 +14,9 @@ export const FLEET_RESOURCE = { type: 'fleet', id: 'fleet' } as const;
  * Puts the node in maintenance (in the transaction that records the operation, so no new
  * environment lands on it from then on) and starts moving its environments away.
  */
-export function startEvacuation(ctx: Context, who: Principal, nodeId: string): OperationRecord {
-  admin(who);
+export function startEvacuation(ctx: Context, nodeId: string): OperationOf<'evacuate'> {
   const node = getNode(ctx, nodeId);
-  return startOperation(ctx, { kind: 'evacuate', resourceType: 'node', resourceId: node.id, customerId: null }, () => {
+  return startOperation(ctx, { kind: 'evacuate', resourceId: node.id, customerId: null, params: {} }, () => {
     refuseOpenBatch(ctx, node.id, node.name);
     // A disabled node stays disabled: that is stricter than maintenance.
     if (ctx.repos.nodes.get(node.id)?.state === 'active') ctx.repos.nodes.patch(node.id, { state: 'maintenance' });
@@ -26,11 +24,10 @@ export function startEvacuation(ctx: Context, who: Principal, nodeId: string): O
 }
 
 /** Makes the node active again and starts bringing back what its latest evacuation moved away. */
-export function startRestore(ctx: Context, who: Principal, nodeId: string): OperationRecord {
-  admin(who);
+export function startRestore(ctx: Context, nodeId: string): OperationOf<'restore'> {
   const node = getNode(ctx, nodeId);
   const evacuation = ctx.repos.operations.latestOf('evacuate', node.id);
-  return startOperation(ctx, { kind: 'restore', resourceType: 'node', resourceId: node.id, customerId: null,
+  return startOperation(ctx, { kind: 'restore', resourceId: node.id, customerId: null,
     params: evacuation ? { evacuationId: evacuation.id } : {} }, () => {
     refuseOpenBatch(ctx, node.id, node.name);
     ctx.repos.nodes.patch(node.id, { state: 'active' });
@@ -38,21 +35,19 @@ export function startRestore(ctx: Context, who: Principal, nodeId: string): Oper
 }
 
 /** Plans again when it runs (the fleet may have changed since the preview) and empties what it can. */
-export function startConsolidation(ctx: Context, who: Principal, opts: { headroom?: number | undefined }): OperationRecord {
-  admin(who);
-  return startFleetBatch(ctx, 'consolidate', { headroom: opts.headroom ?? DEFAULT_HEADROOM });
+export function startConsolidation(ctx: Context, opts: { headroom?: number | undefined }): OperationOf<'consolidate'> {
+  return startOperation(ctx, { kind: 'consolidate', resourceId: FLEET_RESOURCE.id, customerId: null,
+    params: { headroom: opts.headroom ?? DEFAULT_HEADROOM } }, () => refuseOpenFleetBatch(ctx));
 }
 
-export function startRebalance(ctx: Context, who: Principal, opts: { threshold?: number | undefined; headroom?: number | undefined }): OperationRecord {
-  admin(who);
-  return startFleetBatch(ctx, 'rebalance', { threshold: opts.threshold ?? DEFAULT_THRESHOLD, headroom: opts.headroom ?? DEFAULT_HEADROOM });
+export function startRebalance(ctx: Context, opts: { threshold?: number | undefined; headroom?: number | undefined }): OperationOf<'rebalance'> {
+  return startOperation(ctx, { kind: 'rebalance', resourceId: FLEET_RESOURCE.id, customerId: null,
+    params: { threshold: opts.threshold ?? DEFAULT_THRESHOLD, headroom: opts.headroom ?? DEFAULT_HEADROOM } }, () => refuseOpenFleetBatch(ctx));
 }
 
-function startFleetBatch(ctx: Context, kind: 'consolidate' | 'rebalance', params: Record<string, number>): OperationRecord {
-  return startOperation(ctx, { kind, resourceType: FLEET_RESOURCE.type, resourceId: FLEET_RESOURCE.id, customerId: null, params }, () => {
-    const open = ctx.repos.operations.openFor(FLEET_RESOURCE.id)[0];
-    if (open) throw new ConflictError(`a fleet ${open.kind} is already running (${open.id}); wait for it`, { operationId: open.id });
-  });
+function refuseOpenFleetBatch(ctx: Context): void {
+  const open = ctx.repos.operations.openFor(FLEET_RESOURCE.id)[0];
+  if (open) throw new ConflictError(`a fleet ${open.kind} is already running (${open.id}); wait for it`, { operationId: open.id });
 }
 
 function refuseOpenBatch(ctx: Context, nodeId: string, name: string): void {
@@ -60,8 +55,4 @@ function refuseOpenBatch(ctx: Context, nodeId: string, name: string): void {
   if (!open) return;
   const doing = open.kind === 'evacuate' ? 'evacuated' : 'restored';
   throw new ConflictError(`node ${name} is already being ${doing} (${open.id}); wait for it`, { operationId: open.id });
-}
-
-function admin(who: Principal): void {
-  if (who.kind !== 'admin') throw new ForbiddenError();
 }

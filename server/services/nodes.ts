@@ -2,7 +2,7 @@ import { parseEndpoint } from '../docker/node-client.js';
 import { probeNode } from '../docker/registry.js';
 import type { NodeRecord } from '../domain/types.js';
 import type { NodePatch } from '../db/repos/nodes.js';
-import { BadRequestError, ConflictError, KuraError, NotFoundError } from '../lib/errors.js';
+import { BadRequestError, ConflictError, KuraError, NodeUnavailableError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { probeImage } from '../templates/probe-image.js';
 import type { Context } from '../core/context.js';
@@ -19,12 +19,7 @@ export interface RegisterNodeInput {
 
 /** Connects to the engine first; only a node that answered, over verified TLS, is recorded. */
 export async function registerNode(ctx: Context, input: RegisterNodeInput): Promise<NodeRecord> {
-  let ep: ReturnType<typeof parseEndpoint>;
-  try {
-    ep = parseEndpoint(input.endpoint);
-  } catch (err) {
-    throw new BadRequestError((err as Error).message, { field: 'endpoint' });
-  }
+  const ep = parseEndpoint(input.endpoint);
   if (ep.kind === 'tcp' && !input.tls) {
     throw new BadRequestError('a tcp:// endpoint needs tls (ca, cert, key): Kura only talks to remote engines over mutual TLS', { field: 'tls' });
   }
@@ -40,12 +35,12 @@ export async function registerNode(ctx: Context, input: RegisterNodeInput): Prom
   try {
     probe = await probeNode({ name: input.name, endpoint: input.endpoint, tls: input.tls }, await probeImage(ctx.config.imageCacheDir));
   } catch (err) {
-    const why = err instanceof KuraError ? err.message : String(err);
-    throw new BadRequestError(`could not register ${input.name}: ${why}`, { field: /TLS/.test(why) ? 'tls' : 'endpoint' });
+    if (!(err instanceof KuraError)) throw err;
+    const tls = err instanceof NodeUnavailableError && err.failure === 'tls';
+    throw new BadRequestError(`could not register ${input.name}: ${err.message}`, { field: tls ? 'tls' : 'endpoint' });
   }
   const id = newId('node');
-  try {
-    return ctx.repos.nodes.insert({
+  return ctx.repos.nodes.insert({
       id, name: input.name, endpoint: input.endpoint,
       publicHost: input.publicHost ?? (ep.kind === 'tcp' ? ep.host : '127.0.0.1'),
       tls: { ca: input.tls?.ca ?? null, cert: input.tls?.cert ?? null, keySealed: input.tls ? ctx.secrets.seal(input.tls.key) : null },
@@ -53,10 +48,6 @@ export async function registerNode(ctx: Context, input: RegisterNodeInput): Prom
       maxEnvironments: input.maxEnvironments ?? 30, diskQuota: probe.diskQuota,
       allowUnenforcedDisk: input.allowUnenforcedDisk ?? false, dockerVersion: probe.dockerVersion, storageDriver: probe.storageDriver,
     });
-  } catch (err) {
-    if (/UNIQUE constraint failed: nodes.name/.test(String(err))) throw new ConflictError(`a node named ${input.name} exists`, { field: 'name' });
-    throw err;
-  }
 }
 
 export function getNode(ctx: Context, id: string): NodeRecord {

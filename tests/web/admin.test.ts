@@ -195,9 +195,10 @@ describe('admin console pages: plans, customers, templates, environments, operat
 
   it('lists operations newest first with live progress bars, filtered by status', async () => {
     const env = panel.ctx.repos.environments.byCustomer(customerId)[0]!;
-    const older = panel.ctx.repos.operations.insert({ id: newId('op'), kind: 'power', resourceType: 'environment', resourceId: env.id, customerId });
-    const newer = panel.ctx.repos.operations.insert({ id: newId('op'), kind: 'resize', resourceType: 'environment', resourceId: env.id, customerId });
-    panel.ctx.repos.operations.finish(older.id, 'failed', 'failed', { code: 'internal', message: 'it broke' });
+    const older = panel.ctx.repos.operations.insert({ id: newId('op'), kind: 'power', resourceId: env.id, customerId, params: { action: 'start' } });
+    const newer = panel.ctx.repos.operations.insert({ id: newId('op'), kind: 'resize', resourceId: env.id, customerId,
+      params: { planId: env.planId, previous: { planId: env.planId, limits: env.limits } } });
+    panel.ctx.repos.operations.finish(older.id, 'failed', 'failed', { error: { code: 'internal', message: 'it broke' } });
     const all = await admin.page('/admin/operations');
     expect(all.body).toContain('data-live="/panel/events"');
     expect(all.body.indexOf(`data-op="${newer.id}"`)).toBeGreaterThan(0);

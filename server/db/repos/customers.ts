@@ -1,4 +1,5 @@
 import type { Db } from '../connection.js';
+import { unique } from '../errors.js';
 import type { Customer, CustomerLimits } from '../../domain/types.js';
 import { nowIso } from '../../lib/ids.js';
 
@@ -41,11 +42,13 @@ export function customersRepo(db: Db) {
   };
   return {
     insert(c: { id: string; name: string; email: string; passwordHash: string | null; limits: CustomerLimits }): Customer {
-      q.insert.run({ id: c.id, name: c.name, email: c.email, passwordHash: c.passwordHash, ...c.limits, now: nowIso() });
+      unique(() => q.insert.run({ id: c.id, name: c.name, email: c.email, passwordHash: c.passwordHash, ...c.limits, now: nowIso() }),
+        { 'customers.email': () => `a customer with email ${c.email} exists` });
       return this.get(c.id)!;
     },
     update(c: { id: string; name: string; email: string; limits: CustomerLimits }): void {
-      q.update.run({ id: c.id, name: c.name, email: c.email, ...c.limits, now: nowIso() });
+      unique(() => q.update.run({ id: c.id, name: c.name, email: c.email, ...c.limits, now: nowIso() }),
+        { 'customers.email': () => `a customer with email ${c.email} exists` });
     },
     setPassword(id: string, hash: string): void {
       q.password.run(hash, nowIso(), id);

@@ -1,6 +1,7 @@
 import type { Db } from '../connection.js';
 import type { Drift, Environment, EnvironmentState, Limits, PortBinding } from '../../domain/types.js';
 import { nowIso } from '../../lib/ids.js';
+import { NoCapacityError } from '../../lib/errors.js';
 
 interface EnvRow {
   id: string; name: string; customer_id: string; node_id: string; template_id: string; plan_id: string;
@@ -177,7 +178,7 @@ export function environmentsRepo(db: Db) {
       if (host_port < candidate) continue;
       if (host_port === candidate) candidate++;
     }
-    if (candidate > PORT_RANGE.last) throw new Error(`no free host port left on node ${nodeId}`);
+    if (candidate > PORT_RANGE.last) throw new NoCapacityError(`no free ${protocol} host port left on node ${nodeId} (${PORT_RANGE.first}-${PORT_RANGE.last} are taken)`);
     return candidate;
   }
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../connection.js';
+import { unique } from '../errors.js';
 import type { Allocation, NodeRecord, NodeState, NodeStatus } from '../../domain/types.js';
 import { nowIso } from '../../lib/ids.js';
 
@@ -72,13 +73,13 @@ export function nodesRepo(db: Db) {
     version: () => version,
     insert(n: NewNode): NodeRecord {
       version++;
-      q.insert.run({
+      unique(() => q.insert.run({
         id: n.id, name: n.name, endpoint: n.endpoint, publicHost: n.publicHost, ca: n.tls.ca, cert: n.tls.cert,
         keySealed: n.tls.keySealed, cpus: n.capacity.cpus, memoryMb: n.capacity.memoryMb, diskMb: n.capacity.diskMb,
         cpuOvercommit: n.cpuOvercommit, maxEnvironments: n.maxEnvironments, diskQuota: n.diskQuota ? 1 : 0,
         allowUnenforcedDisk: n.allowUnenforcedDisk ? 1 : 0, dockerVersion: n.dockerVersion, storageDriver: n.storageDriver,
         now: nowIso(),
-      });
+      }), { 'nodes.name': () => `a node named ${n.name} exists` });
       return this.get(n.id)!;
     },
     get(id: string): NodeRecord | undefined {

@@ -1,4 +1,5 @@
 import type { Db } from '../connection.js';
+import { unique } from '../errors.js';
 import type { Plan } from '../../domain/types.js';
 import { nowIso } from '../../lib/ids.js';
 
@@ -26,11 +27,11 @@ export function plansRepo(db: Db) {
   };
   return {
     insert(p: Omit<Plan, 'createdAt' | 'updatedAt'>): Plan {
-      q.insert.run({ ...p, now: nowIso() });
+      unique(() => q.insert.run({ ...p, now: nowIso() }), { 'plans.name': () => `a plan named ${p.name} exists` });
       return this.get(p.id)!;
     },
     update(p: Omit<Plan, 'createdAt' | 'updatedAt'>): void {
-      q.update.run({ ...p, now: nowIso() });
+      unique(() => q.update.run({ ...p, now: nowIso() }), { 'plans.name': () => `a plan named ${p.name} exists` });
     },
     get(id: string): Plan | undefined {
       const r = q.get.get(id) as PlanRow | undefined;

@@ -4,7 +4,6 @@ import type { Context } from '../../core/context.js';
 import { createEnvironment, destroyEnvironment, environmentAction, environmentFor, reinstallEnvironment, resizeEnvironment } from '../../services/environments.js';
 import { environmentLogs, environmentStats } from '../../services/environment-io.js';
 import { environmentView } from '../../read-models/views.js';
-import { publicOperation } from '../../db/repos/operations.js';
 import { accepted, principal } from '../auth.js';
 import { paginate } from './pagination.js';
 import { RenderCache } from './render-cache.js';
@@ -29,7 +28,7 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
     },
   }, async (request, reply) => {
     const { environment, operation } = createEnvironment(ctx, principal(request), request.body);
-    return accepted(reply, operation.id).send({ environment: environmentView(ctx, environment), operation: publicOperation(operation) });
+    return accepted(reply, operation, { environment: environmentView(ctx, environment) });
   });
 
   app.get('/environments', {
@@ -67,7 +66,7 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
     },
   }, async (request, reply) => {
     const op = environmentAction(ctx, principal(request), request.params.id, request.body.action);
-    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+    return accepted(reply, op);
   });
 
   app.post('/environments/:id/reinstall', {
@@ -77,7 +76,7 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
     },
   }, async (request, reply) => {
     const op = reinstallEnvironment(ctx, principal(request), request.params.id);
-    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+    return accepted(reply, op);
   });
 
   app.patch('/environments/:id', {
@@ -89,14 +88,14 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
   }, async (request, reply) => {
     const who = principal(request);
     const op = resizeEnvironment(ctx, who, request.params.id, request.body.planId);
-    return accepted(reply, op.id).send({ environment: environmentView(ctx, environmentFor(ctx, who, request.params.id)), operation: publicOperation(op) });
+    return accepted(reply, op, { environment: environmentView(ctx, environmentFor(ctx, who, request.params.id)) });
   });
 
   app.delete('/environments/:id', {
     schema: { tags, summary: 'Delete an environment with its container and data', params: IdParams, response: { 202: OperationAccepted, ...errors(401, 404) } },
   }, async (request, reply) => {
     const op = destroyEnvironment(ctx, principal(request), request.params.id);
-    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+    return accepted(reply, op);
   });
 
   app.get('/environments/:id/stats', { schema: { tags, summary: 'Live usage', params: IdParams, response: { 200: Stats, ...errors(401, 404, 409, 503) } } },

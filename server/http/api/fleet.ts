@@ -1,10 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { NotFoundError } from '../../lib/errors.js';
 import { placementPreview } from '../../read-models/placement-preview.js';
 import type { Context } from '../../core/context.js';
-import { startOperation } from '../../services/operations.js';
-import { publicOperation } from '../../db/repos/operations.js';
+import { preloadTemplate } from '../../services/templates.js';
 import { accepted, requireAdmin } from '../auth.js';
 import { IdParams, OperationAccepted, errors } from './schemas.js';
 
@@ -37,8 +35,7 @@ export const fleetRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
     },
   }, async (request, reply) => {
     requireAdmin(request);
-    if (!ctx.templates.get(request.params.id)) throw new NotFoundError('template', request.params.id);
-    const op = startOperation(ctx, { kind: 'preload', resourceType: 'template', resourceId: request.params.id, customerId: null });
-    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+    const op = preloadTemplate(ctx, request.params.id);
+    return accepted(reply, op);
   });
 };

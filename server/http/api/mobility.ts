@@ -1,7 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
-import { publicOperation } from '../../db/repos/operations.js';
 import type { Context } from '../../core/context.js';
 import { consolidationPreview, DEFAULT_HEADROOM, DEFAULT_THRESHOLD, rebalancePreview } from '../../read-models/fleet-plan.js';
 import { startConsolidation, startEvacuation, startRebalance, startRestore } from '../../services/mobility.js';
@@ -54,8 +52,9 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
       summary: 'Put a node in maintenance and move all its environments to other nodes, as one operation with child moves',
     },
   }, async (request, reply) => {
-    const op = startEvacuation(ctx, requireAdmin(request), request.params.id);
-    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+    requireAdmin(request);
+    const op = startEvacuation(ctx, request.params.id);
+    return accepted(reply, op);
   });
 
   app.post('/nodes/:id/restore', {
@@ -64,8 +63,9 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
       summary: 'Make a node active again and bring back the environments its latest evacuation moved away',
     },
   }, async (request, reply) => {
-    const op = startRestore(ctx, requireAdmin(request), request.params.id);
-    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+    requireAdmin(request);
+    const op = startRestore(ctx, request.params.id);
+    return accepted(reply, op);
   });
 
   app.post('/fleet/consolidation/preview', {
@@ -84,8 +84,9 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
       summary: 'Plan the consolidation again and run it as one operation with child moves',
     },
   }, async (request, reply) => {
-    const op = startConsolidation(ctx, requireAdmin(request), { headroom: request.body?.headroom });
-    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+    requireAdmin(request);
+    const op = startConsolidation(ctx, { headroom: request.body?.headroom });
+    return accepted(reply, op);
   });
 
   app.post('/fleet/rebalance/preview', {
@@ -104,7 +105,8 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
       summary: 'Plan the rebalance again and run it as one operation with child moves',
     },
   }, async (request, reply) => {
-    const op = startRebalance(ctx, requireAdmin(request), { threshold: request.body?.threshold, headroom: request.body?.headroom });
-    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+    requireAdmin(request);
+    const op = startRebalance(ctx, { threshold: request.body?.threshold, headroom: request.body?.headroom });
+    return accepted(reply, op);
   });
 };

@@ -2,7 +2,6 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../core/context.js';
 import { startMove } from '../../services/moves.js';
-import { publicOperation } from '../../db/repos/operations.js';
 import { accepted, requireAdmin } from '../auth.js';
 import { IdParams, OperationAccepted, errors } from './schemas.js';
 
@@ -18,7 +17,8 @@ export const moveRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       response: { 202: OperationAccepted, ...errors(400, 401, 403, 404, 409, 503) },
     },
   }, async (request, reply) => {
-    const op = startMove(ctx, requireAdmin(request), request.params.id, { nodeId: request.body?.nodeId });
-    return accepted(reply, op.id).send({ operation: publicOperation(op) });
+    requireAdmin(request);
+    const op = startMove(ctx, request.params.id, { nodeId: request.body?.nodeId });
+    return accepted(reply, op);
   });
 };

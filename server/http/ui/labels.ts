@@ -1,8 +1,9 @@
+import { OPERATION_STATUSES } from '../../domain/operations.js';
 import type { Lang } from '../../domain/types.js';
 import type { Translator } from './i18n.js';
 
 const STATES = ['provisioning', 'running', 'stopped', 'error', 'migrating', 'deleting', 'unknown'];
-const OP_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const OP_STATES = OPERATION_STATUSES;
 
 /** State names in the page's language, for the script that updates them live. */
 export function stateLabels(i18n: Translator, lang: Lang): string {

@@ -1,11 +1,14 @@
-import type { OperationRecord } from '../../db/repos/operations.js';
+import { isKind, type OperationOf, type OperationRecord } from '../../db/repos/operations.js';
 import type { Unplaceable } from '../../domain/fleet-plan.js';
-import type { Principal } from '../../domain/types.js';
+import { isFinished, type BatchMove, type BatchResult, type MoveOutcome, type OperationKind, type ResultOf } from '../../domain/operations.js';
 import { errorMessage, KuraError, STATUS_OF, type ErrorCode } from '../../lib/errors.js';
 import type { Context } from '../../core/context.js';
 import { startMove } from '../../services/moves.js';
 import { waitForOperation } from '../../services/operations.js';
-import type { StepContext } from '../runner.js';
+import { OperationFailure, type Outcome, type StepContext } from '../runner.js';
+
+/** The kinds that run child moves and end with a BatchResult. */
+export type BatchKind = 'evacuate' | 'restore' | 'consolidate' | 'rebalance';
 
 /**
  * Runs a batch operation's moves as child moves (params.parentId = the batch), a few
@@ -13,40 +16,12 @@ import type { StepContext } from '../runner.js';
  * a move that already has a child is awaited (or read, when it ended), never started twice.
  */
 
-export interface BatchMove {
-  environmentId: string;
-  name: string;
-  /** Where the environment was when the move was planned; it is skipped if it is elsewhere now. */
-  from: string;
-  /** The target; undefined lets the panel place it. */
-  to?: string | undefined;
-}
-
-export interface MoveOutcome {
-  environmentId: string;
-  name: string;
-  status: 'moved' | 'failed' | 'skipped';
-  /** The node's name where it ended, when it moved. */
-  to?: string | undefined;
-  reason?: string | undefined;
-  code?: ErrorCode | undefined;
-  operationId?: string | undefined;
-}
-
-export interface BatchResult {
-  moved: MoveOutcome[];
-  failed: MoveOutcome[];
-  skipped: MoveOutcome[];
-  unplaceable: Unplaceable[];
-}
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const WAIT_SLICE_MS = 30_000;
 
 /** The newest child move of `parentId` for each environment. */
-export function childrenByEnvironment(ctx: Context, parentId: string): Map<string, OperationRecord> {
-  const out = new Map<string, OperationRecord>();
-  for (const c of ctx.repos.operations.children(parentId)) if (c.kind === 'migrate') out.set(c.resource.id, c);
+export function childrenByEnvironment(ctx: Context, parentId: string): Map<string, OperationOf<'migrate'>> {
+  const out = new Map<string, OperationOf<'migrate'>>();
+  for (const c of ctx.repos.operations.children(parentId)) if (isKind(c, 'migrate')) out.set(c.resource.id, c);
   return out;
 }
 
@@ -55,16 +30,15 @@ export function withStartedChildren(ctx: Context, parentId: string, planned: rea
   const started = childrenByEnvironment(ctx, parentId);
   const resumed = [...started.values()].map((c) => ({
     environmentId: c.resource.id, name: ctx.repos.environments.get(c.resource.id)?.name ?? c.resource.id,
-    from: typeof c.params.sourceNodeId === 'string' ? c.params.sourceNodeId : '',
-    to: typeof c.params.targetNodeId === 'string' ? c.params.targetNodeId : undefined,
+    from: c.params.sourceNodeId,
+    to: c.params.targetNodeId,
   }));
   return [...resumed, ...planned.filter((m) => !started.has(m.environmentId))];
 }
 
-export async function runMoves(ctx: Context, parent: OperationRecord, step: StepContext, moves: readonly BatchMove[],
+export async function runMoves<K extends OperationKind>(ctx: Context, parent: OperationOf<K>, step: StepContext<K>, moves: readonly BatchMove[],
   opts: { parallel: number; fromPercent: number; toPercent: number }): Promise<MoveOutcome[]> {
   const started = childrenByEnvironment(ctx, parent.id);
-  const who: Principal = { kind: 'admin', tokenId: null, label: `${parent.kind} ${parent.id}` };
   const outcomes: MoveOutcome[] = [];
   const retry: BatchMove[] = [];
   const total = moves.length;
@@ -75,7 +49,7 @@ export async function runMoves(ctx: Context, parent: OperationRecord, step: Step
   };
 
   const one = async (m: BatchMove, lastTry: boolean): Promise<void> => {
-    let child = started.get(m.environmentId);
+    let child: OperationRecord | undefined = started.get(m.environmentId);
     if (!child) {
       const env = ctx.repos.environments.get(m.environmentId);
       if (!env) return report({ environmentId: m.environmentId, name: m.name, status: 'skipped', reason: 'it was deleted' });
@@ -83,7 +57,7 @@ export async function runMoves(ctx: Context, parent: OperationRecord, step: Step
         return report({ environmentId: env.id, name: env.name, status: 'skipped', reason: `it is on ${nodeName(ctx, env.nodeId)} now` });
       }
       try {
-        child = startMove(ctx, who, env.id, { nodeId: m.to, parentId: parent.id });
+        child = startMove(ctx, env.id, { nodeId: m.to, parentId: parent.id });
       } catch (err) {
         // Room may free up as other moves of the batch finish, and a short operation may end: one more try at the end.
         if (!lastTry && err instanceof KuraError && (err.code === 'no_capacity' || err.code === 'conflict')) {
@@ -143,22 +117,25 @@ export function summary(r: BatchResult): string {
   return parts.join('; ');
 }
 
-/** The error a batch ends with when something was left behind: no_capacity if only room was missing. */
-export function leftBehindError(r: BatchResult, what: string): KuraError | null {
-  if (r.failed.length === 0 && r.unplaceable.length === 0) return null;
-  const codes = new Set(r.failed.map((o) => o.code ?? 'internal'));
+/**
+ * How a batch ends: with its result when everything moved, or failed (keeping the result)
+ * when something was left behind: no_capacity if only room was missing.
+ */
+export function endBatch<K extends BatchKind>(r: BatchResult, message: string, leftBehind: string): Outcome<K> {
+  if (r.failed.length === 0 && r.unplaceable.length === 0) return { message, result: r } as Outcome<K>;
+  const codes = new Set(r.failed.map((o) => asCode(o.code ?? 'internal')));
   const code: ErrorCode = r.failed.length === 0 ? 'no_capacity' : codes.size === 1 ? [...codes][0]! : 'internal';
-  return new KuraError(code, `${what}: ${summary(r)}`, {
+  throw new OperationFailure<K>(new KuraError(code, `${leftBehind}: ${summary(r)}`, {
     failed: r.failed.map((o) => ({ environmentId: o.environmentId, reason: o.reason })),
     unplaceable: r.unplaceable.map((u) => ({ environmentId: u.environmentId, reason: u.reason })),
-  });
+  }), r as ResultOf<K>);
 }
 
 async function untilDone(ctx: Context, id: string): Promise<OperationRecord> {
   for (;;) {
     const op = await waitForOperation(ctx, id, WAIT_SLICE_MS);
     if (!op) throw new KuraError('internal', `child operation ${id} disappeared`);
-    if (TERMINAL.has(op.status)) return op;
+    if (isFinished(op.status)) return op;
   }
 }
 

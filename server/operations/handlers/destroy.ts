@@ -4,7 +4,7 @@ import { removeEnvironmentContainers } from '../../services/node-resources.js';
 import type { OperationHandler } from '../runner.js';
 
 /** Removes the container with its data, then the record; the reservation is freed last. */
-export function destroyHandler(ctx: Context): OperationHandler {
+export function destroyHandler(ctx: Context): OperationHandler<'destroy'> {
   return {
     async run(op, step) {
       const env = ctx.repos.environments.get(op.resource.id);

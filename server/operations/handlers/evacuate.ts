@@ -2,7 +2,7 @@ import { NotFoundError } from '../../lib/errors.js';
 import type { Context } from '../../core/context.js';
 import { evacuationPlan } from '../../read-models/fleet-plan.js';
 import type { OperationHandler } from '../runner.js';
-import { batchResult, childrenByEnvironment, leftBehindError, runMoves, summary, withStartedChildren } from './batch-moves.js';
+import { batchResult, childrenByEnvironment, endBatch, runMoves, summary, withStartedChildren } from './batch-moves.js';
 
 const PARALLEL = 2;
 
@@ -11,7 +11,7 @@ const PARALLEL = 2;
  * active, online nodes, within capacity), then migrates them two at a time. What has no
  * room or fails to move is named in the result and the error; nothing is dropped.
  */
-export function evacuateHandler(ctx: Context): OperationHandler {
+export function evacuateHandler(ctx: Context): OperationHandler<'evacuate'> {
   return {
     async run(op, step) {
       const node = ctx.repos.nodes.get(op.resource.id);
@@ -21,17 +21,15 @@ export function evacuateHandler(ctx: Context): OperationHandler {
       const plan = evacuationPlan(ctx, node.id);
       const moves = withStartedChildren(ctx, op.id, plan.moves.map((m) => ({ environmentId: m.environmentId, name: m.name, from: m.from, to: m.to })));
       const unplaceable = plan.unplaceable.filter((u) => !started.has(u.environmentId));
-      if (moves.length === 0 && unplaceable.length === 0) return `${node.name} holds no environments`;
+      if (moves.length === 0 && unplaceable.length === 0) return { message: `${node.name} holds no environments`, result: batchResult([], []) };
       if (unplaceable.length > 0) {
         step.progress(4, `${moves.length} to move; no room for ${unplaceable.map((u) => u.name).join(', ')}`);
       }
       const outcomes = await runMoves(ctx, op, step, moves, { parallel: PARALLEL, fromPercent: 5, toPercent: 100 });
       const result = batchResult(outcomes, unplaceable);
-      ctx.repos.operations.mergeParams(op.id, { result });
-      const error = leftBehindError(result, `${node.name} was not emptied`);
-      if (error) throw error;
       const left = ctx.repos.environments.countOnNode(node.id);
-      return `${node.name} ${left === 0 ? 'is empty' : `still holds ${left} environments placed on it meanwhile`}: ${summary(result)}`;
+      return endBatch(result, `${node.name} ${left === 0 ? 'is empty' : `still holds ${left} environments placed on it meanwhile`}: ${summary(result)}`,
+        `${node.name} was not emptied`);
     },
   };
 }

@@ -5,9 +5,12 @@ import { ConflictError, errorMessage, KuraError } from '../../lib/errors.js';
 import type { Context } from '../../core/context.js';
 import { publishEnvironment, setEnvironmentState } from '../../services/environment-state.js';
 import { copyPaths, statAll, waitForPort } from '../../services/move-copy.js';
-import { portsHeldByMoves, type MoveParams } from '../../services/moves.js';
+import type { ParamsOf, ResultOf } from '../../domain/operations.js';
+import { portsHeldByMoves } from '../../read-models/capacity.js';
 import { ensureCustomerNetwork, ensureTemplateImage, removeEnvironmentContainers } from '../../services/node-resources.js';
-import type { OperationHandler, StepContext } from '../runner.js';
+import type { OperationHandler, Outcome, StepContext } from '../runner.js';
+
+type MoveParams = ParamsOf<'migrate'>;
 
 const SERVE_DEADLINE_MS = 15_000;
 const MIB = 1048576;
@@ -20,17 +23,17 @@ const MIB = 1048576;
  * failure before the switch removes the target and starts the source again; a re-run
  * after a panel restart starts over from the source, or finishes a switch already made.
  */
-export function moveHandler(ctx: Context): OperationHandler {
+export function moveHandler(ctx: Context): OperationHandler<'migrate'> {
   return {
     async run(op, step) {
-      const p = op.params as unknown as MoveParams;
+      const p = op.params;
       const env = ctx.repos.environments.get(op.resource.id);
-      if (!env) return 'environment no longer exists';
+      if (!env) return { message: 'environment no longer exists', result: { targetNodeId: p.targetNodeId, copiedBytes: 0, downtimeMs: null } };
       if (env.nodeId === p.targetNodeId) {
         // The switch was recorded before the panel stopped: only the source is left to remove.
         await removeSource(ctx, env, p.sourceNodeId);
         setEnvironmentState(ctx, env.id, 'running');
-        return 'environment moved';
+        return { message: 'environment moved', result: { targetNodeId: p.targetNodeId, copiedBytes: 0, downtimeMs: null } };
       }
       try {
         return await move(ctx, env, p, step, op.id);
@@ -47,7 +50,7 @@ export function moveHandler(ctx: Context): OperationHandler {
   };
 }
 
-async function move(ctx: Context, env: Environment, p: MoveParams, step: StepContext, opId: string): Promise<string> {
+async function move(ctx: Context, env: Environment, p: MoveParams, step: StepContext<'migrate'>, opId: string): Promise<Outcome<'migrate'>> {
   const template = ctx.templates.get(env.templateId);
   if (!template) throw new ConflictError(`template ${env.templateId} is no longer installed on this panel`);
   const target = ctx.repos.nodes.get(p.targetNodeId);
@@ -65,7 +68,7 @@ async function move(ctx: Context, env: Environment, p: MoveParams, step: StepCon
   const foreign = await dest.publishedPorts();
   const ports: PortBinding[] = ctx.repos.environments.portsOn(target.id, env.ports,
     new Set([...foreign, ...portsHeldByMoves(ctx, target.id, opId)]));
-  ctx.repos.operations.mergeParams(opId, { ports });
+  step.checkpoint({ ports });
   const moved: Environment = { ...env, nodeId: target.id, ports };
   step.progress(10, `creating the container on ${target.name}`);
   const targetId = await dest.createContainer(containerSpec({ environment: moved, template, node: target, image, panelId: ctx.panelId }));
@@ -116,7 +119,8 @@ async function move(ctx: Context, env: Environment, p: MoveParams, step: StepCon
     ctx.log.error({ environment: env.id, err: errorMessage(err) }, 'the source container could not be removed after the move');
   }
   const total = (bytes + lastBytes) / MIB;
-  return `moved to ${target.name}: ${total.toFixed(1)} MiB copied, ${wasRunning ? `unavailable for ${downMs} ms` : 'moved stopped'}`;
+  const result: ResultOf<'migrate'> = { targetNodeId: target.id, copiedBytes: bytes + lastBytes, downtimeMs: wasRunning ? downMs : null };
+  return { message: `moved to ${target.name}: ${total.toFixed(1)} MiB copied, ${wasRunning ? `unavailable for ${downMs} ms` : 'moved stopped'}`, result };
 }
 
 function leavesNow(changes: Change[]): string[] {

@@ -3,13 +3,11 @@ import type { Context } from '../../core/context.js';
 import { setEnvironmentState } from '../../services/environment-state.js';
 import type { OperationHandler } from '../runner.js';
 
-export type PowerAction = 'start' | 'stop' | 'restart';
-
 /** start, stop and restart of an environment's container; each is idempotent. */
-export function powerHandler(ctx: Context): OperationHandler {
+export function powerHandler(ctx: Context): OperationHandler<'power'> {
   return {
     async run(op, step) {
-      const action = op.params.action as PowerAction;
+      const { action } = op.params;
       const env = ctx.repos.environments.get(op.resource.id);
       if (!env) throw new KuraError('not_found', 'environment no longer exists');
       if (!env.containerId) throw new KuraError('conflict', 'environment has no container yet; wait for provisioning');

@@ -10,7 +10,7 @@ const PARALLEL = 4;
  * reporting each node as it finishes. Nodes that fail are named in the error; the
  * ones that succeeded keep the image.
  */
-export function preloadHandler(ctx: Context): OperationHandler {
+export function preloadHandler(ctx: Context): OperationHandler<'preload'> {
   return {
     async run(op, step) {
       const template = ctx.templates.get(op.resource.id);

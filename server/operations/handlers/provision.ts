@@ -1,7 +1,7 @@
 import { containerName, containerSpec, LABEL } from '../../docker/container-spec.js';
 import { isConflict } from '../../docker/errors.js';
 import type { Environment } from '../../domain/types.js';
-import { KuraError, NodeCallError } from '../../lib/errors.js';
+import { HostPortTakenError, KuraError, NodeResourceMissingError } from '../../lib/errors.js';
 import type { Context } from '../../core/context.js';
 import { assertDiskHoldsImage, ensureCustomerNetwork, ensureTemplateImage, forgetNodeResources } from '../../services/node-resources.js';
 import { setEnvironmentState } from '../../services/environment-state.js';
@@ -12,7 +12,7 @@ import type { OperationHandler } from '../runner.js';
  * at any point: the container's name is derived from the environment id, so a
  * second create meets Docker's name conflict and adopts the first container.
  */
-export function provisionHandler(ctx: Context): OperationHandler {
+export function provisionHandler(ctx: Context): OperationHandler<'provision' | 'reinstall'> {
   return {
     async run(op, step) {
       const env = ctx.repos.environments.get(op.resource.id);
@@ -36,7 +36,7 @@ export function provisionHandler(ctx: Context): OperationHandler {
       } catch (err) {
         if (isConflict(err)) {
           containerId = await adopt(ctx, env);
-        } else if (err instanceof NodeCallError && /no such image|network .*not found/i.test(err.message)) {
+        } else if (err instanceof NodeResourceMissingError) {
           // The node lost something we believed it had (wiped or changed out of band): check again once.
           forgetNodeResources(ctx, env.nodeId);
           await ensureTemplateImage(ctx, env.nodeId, template);
@@ -82,10 +82,10 @@ async function startFreeingPorts(ctx: Context, env: Environment, containerId: st
       await ctx.nodes.get(env.nodeId).start(id);
       return;
     } catch (err) {
-      const taken = /Bind for [^ ]*:(\d+) failed: port is already allocated|:(\d+): bind: address already in use/.exec(String((err as Error).message));
-      const port = Number(taken?.[1] ?? taken?.[2]);
+      if (!(err instanceof HostPortTakenError)) throw err;
+      const port = err.port;
       const binding = env.ports.find((p) => p.hostPort === port) ?? ctx.repos.environments.get(env.id)!.ports.find((p) => p.hostPort === port);
-      if (!taken || !binding || attempt >= 20) throw err;
+      if (!binding || attempt >= 20) throw err;
       ctx.log.info({ environment: env.id, port }, 'host port held outside the panel; moving to another');
       ctx.repos.environments.movePort(env.id, binding.name, env.nodeId, binding.protocol, port);
       await ctx.nodes.get(env.nodeId).remove(id);

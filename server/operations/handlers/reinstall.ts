@@ -9,7 +9,7 @@ import { provisionHandler } from './provision.js';
  * template. Run again after a crash, it removes whatever the first run left and
  * provisions once more, so the end state is always one fresh container.
  */
-export function reinstallHandler(ctx: Context): OperationHandler {
+export function reinstallHandler(ctx: Context): OperationHandler<'reinstall'> {
   const provision = provisionHandler(ctx);
   return {
     async run(op, step) {

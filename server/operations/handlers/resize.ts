@@ -1,4 +1,3 @@
-import type { Limits } from '../../domain/types.js';
 import type { Context } from '../../core/context.js';
 import { publishEnvironment } from '../../services/environment-state.js';
 import type { OperationHandler } from '../runner.js';
@@ -7,7 +6,7 @@ import type { OperationHandler } from '../runner.js';
  * Applies a new plan's CPU, memory and process limits to the running container. The
  * reservation was already moved to the new plan; a failure moves it back.
  */
-export function resizeHandler(ctx: Context): OperationHandler {
+export function resizeHandler(ctx: Context): OperationHandler<'resize'> {
   return {
     async run(op, step) {
       const env = ctx.repos.environments.get(op.resource.id);
@@ -20,8 +19,8 @@ export function resizeHandler(ctx: Context): OperationHandler {
       return `limits updated to plan ${env.planId}`;
     },
     onFailure(op) {
-      const previous = op.params.previous as { planId: string; limits: Limits } | undefined;
-      if (previous && ctx.repos.environments.get(op.resource.id)) {
+      const { previous } = op.params;
+      if (ctx.repos.environments.get(op.resource.id)) {
         ctx.repos.environments.setPlan(op.resource.id, previous.planId, previous.limits);
         publishEnvironment(ctx, op.resource.id);
       }

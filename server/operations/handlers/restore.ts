@@ -2,7 +2,8 @@ import { NotFoundError } from '../../lib/errors.js';
 import type { Context } from '../../core/context.js';
 import { restorePlan } from '../../read-models/fleet-plan.js';
 import type { OperationHandler } from '../runner.js';
-import { batchResult, childrenByEnvironment, leftBehindError, runMoves, summary, withStartedChildren } from './batch-moves.js';
+import { batchResult, childrenByEnvironment, endBatch, runMoves, summary, withStartedChildren } from './batch-moves.js';
+import { isKind } from '../../db/repos/operations.js';
 
 const PARALLEL = 2;
 
@@ -11,15 +12,17 @@ const PARALLEL = 2;
  * latest evacuation moved away: those that still exist and are elsewhere, as far as the
  * node has room. The ones without room are named; deleted ones are only counted.
  */
-export function restoreHandler(ctx: Context): OperationHandler {
+export function restoreHandler(ctx: Context): OperationHandler<'restore'> {
   return {
     async run(op, step) {
       const node = ctx.repos.nodes.get(op.resource.id);
       if (!node) throw new NotFoundError('node', op.resource.id);
-      const evacuationId = typeof op.params.evacuationId === 'string' ? op.params.evacuationId : null;
-      if (!evacuationId) return `${node.name} is active; it was never evacuated, so nothing comes back`;
+      const { evacuationId } = op.params;
+      if (!evacuationId) {
+        return { message: `${node.name} is active; it was never evacuated, so nothing comes back`, result: batchResult([], []) };
+      }
       const movedAway = [...new Set(ctx.repos.operations.children(evacuationId)
-        .filter((c) => c.kind === 'migrate' && c.status === 'succeeded' && c.params.sourceNodeId === node.id)
+        .filter((c) => isKind(c, 'migrate') && c.status === 'succeeded' && c.params.sourceNodeId === node.id)
         .map((c) => c.resource.id))];
       const started = childrenByEnvironment(ctx, op.id);
       const existing = movedAway.flatMap((id) => ctx.repos.environments.get(id) ?? []);
@@ -30,11 +33,8 @@ export function restoreHandler(ctx: Context): OperationHandler {
       const moves = withStartedChildren(ctx, op.id, plan.moves.map((m) => ({ environmentId: m.environmentId, name: m.name, from: m.from, to: m.to })));
       const outcomes = await runMoves(ctx, op, step, moves, { parallel: PARALLEL, fromPercent: 5, toPercent: 100 });
       const result = batchResult(outcomes, plan.unplaceable);
-      ctx.repos.operations.mergeParams(op.id, { result });
       const gone = deleted > 0 ? `; ${deleted} deleted since the evacuation` : '';
-      const error = leftBehindError(result, `not everything came back to ${node.name}${gone}`);
-      if (error) throw error;
-      return `${node.name} is active: ${summary(result)}${gone}`;
+      return endBatch(result, `${node.name} is active: ${summary(result)}${gone}`, `not everything came back to ${node.name}${gone}`);
     },
   };
 }

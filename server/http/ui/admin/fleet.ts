@@ -6,7 +6,7 @@ import { consolidationPreview, DEFAULT_HEADROOM, DEFAULT_THRESHOLD, rebalancePre
 import { FLEET_RESOURCE, startConsolidation, startEvacuation, startRebalance, startRestore } from '../../../services/mobility.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
-import { field, requireAdminPage } from '../web-request.js';
+import { field } from '../web-request.js';
 import { stateLabels } from '../labels.js';
 
 type IdRoute = { Params: { id: string } };
@@ -24,7 +24,7 @@ export const fleetPages = (ui: Ui) => async (app: FastifyInstance): Promise<void
     const threshold = percent(request.query, THRESHOLD);
     const consolidation = consolidationPreview(ctx, { headroom: headroom / 100 });
     const rebalance = rebalancePreview(ctx, { threshold: threshold / 100, headroom: headroom / 100 });
-    const latest = ['consolidate', 'rebalance'].flatMap((kind) => ctx.repos.operations.latestOf(kind, FLEET_RESOURCE.id) ?? [])
+    const latest = (['consolidate', 'rebalance'] as const).flatMap((kind) => ctx.repos.operations.latestOf(kind, FLEET_RESOURCE.id) ?? [])
       .sort((a, b) => b.id.localeCompare(a.id)).map(publicOperation);
     return page(request, reply, 'admin/fleet', i18n.t(request.web.lang, 'mobility.fleet.title'), {
       headroom, threshold, consolidation, rebalance, latest,
@@ -37,7 +37,7 @@ export const fleetPages = (ui: Ui) => async (app: FastifyInstance): Promise<void
 
   app.post('/fleet/consolidation', async (request, reply) => {
     const headroom = percent(request.body, HEADROOM);
-    const op = startConsolidation(ctx, requireAdminPage(request).principal, { headroom: headroom / 100 });
+    const op = startConsolidation(ctx, { headroom: headroom / 100 });
     request.auditNote = { action: 'fleet.consolidate', resourceType: 'fleet', resourceId: FLEET_RESOURCE.id, detail: `headroom=${headroom}% op=${op.id}` };
     return reply.redirect(`/admin/fleet?headroom=${headroom}`, 303);
   });
@@ -45,20 +45,20 @@ export const fleetPages = (ui: Ui) => async (app: FastifyInstance): Promise<void
   app.post('/fleet/rebalance', async (request, reply) => {
     const headroom = percent(request.body, HEADROOM);
     const threshold = percent(request.body, THRESHOLD);
-    const op = startRebalance(ctx, requireAdminPage(request).principal, { threshold: threshold / 100, headroom: headroom / 100 });
+    const op = startRebalance(ctx, { threshold: threshold / 100, headroom: headroom / 100 });
     request.auditNote = { action: 'fleet.rebalance', resourceType: 'fleet', resourceId: FLEET_RESOURCE.id,
       detail: `threshold=${threshold}% headroom=${headroom}% op=${op.id}` };
     return reply.redirect(`/admin/fleet?headroom=${headroom}&threshold=${threshold}`, 303);
   });
 
   app.post<IdRoute>('/nodes/:id/evacuate', async (request, reply) => {
-    const op = startEvacuation(ctx, requireAdminPage(request).principal, request.params.id);
+    const op = startEvacuation(ctx, request.params.id);
     request.auditNote = { action: 'node.evacuate', resourceType: 'node', resourceId: request.params.id, detail: `op=${op.id}` };
     return reply.redirect(`/admin/nodes/${request.params.id}`, 303);
   });
 
   app.post<IdRoute>('/nodes/:id/restore', async (request, reply) => {
-    const op = startRestore(ctx, requireAdminPage(request).principal, request.params.id);
+    const op = startRestore(ctx, request.params.id);
     request.auditNote = { action: 'node.restore', resourceType: 'node', resourceId: request.params.id, detail: `op=${op.id}` };
     return reply.redirect(`/admin/nodes/${request.params.id}`, 303);
   });

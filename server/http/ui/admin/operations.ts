@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { publicOperation, type OperationStatus } from '../../../db/repos/operations.js';
+import { publicOperation } from '../../../db/repos/operations.js';
+import { OPERATION_STATUSES, type OperationStatus } from '../../../domain/operations.js';
 import { BadRequestError } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
@@ -7,7 +8,7 @@ import { field } from '../web-request.js';
 import { stateLabels } from '../labels.js';
 
 const SHOWN = 100;
-const STATUSES: readonly OperationStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const STATUSES: readonly OperationStatus[] = OPERATION_STATUSES;
 
 /** Where an operation's resource is shown in the panel. */
 function resourceLink(type: string, id: string): string | null {

@@ -69,11 +69,11 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
   });
 
   app.post<IdRoute>('/environments/:id/migrate', async (request, reply) => {
-    const { principal } = requireAdminPage(request);
+    requireAdminPage(request);
     const nodeId = field(request.body, 'nodeId');
-    const op = startMove(ctx, principal, request.params.id, { nodeId: nodeId || undefined });
+    const op = startMove(ctx, request.params.id, { nodeId: nodeId || undefined });
     request.auditNote = { action: 'environment.migrate', resourceType: 'environment', resourceId: request.params.id,
-      detail: `target=${String(op.params.targetNodeId)}` };
+      detail: `target=${op.params.targetNodeId}` };
     return reply.redirect(`/panel/environments/${request.params.id}?op=${op.id}`, 303);
   });
 

@@ -1,0 +1,147 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/**
+ * Every kind of durable operation, with the schema of what it is given (params), what it
+ * writes down while it runs so a re-run after a crash finishes the same way (checkpoint),
+ * and what it reports when it ends (result). Rows read back from the database pass through
+ * these schemas, so a row no kind can read fails loudly instead of being half-understood.
+ */
+
+export const OPERATION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+/** The states an operation never leaves. */
+export const FINISHED_STATES: ReadonlySet<OperationStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export function isFinished(status: string): boolean {
+  return FINISHED_STATES.has(status as OperationStatus);
+}
+
+export type ResourceType = 'environment' | 'node' | 'template' | 'fleet';
+
+/** The public view of an operation, as the contract shapes it. */
+export interface Operation {
+  id: string;
+  kind: OperationKind;
+  status: OperationStatus;
+  progress: number;
+  message: string;
+  resource: { type: ResourceType; id: string };
+  error: { code: string; message: string } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const Id = Type.String({ minLength: 1 });
+const None = Type.Object({}, { additionalProperties: false });
+
+const LimitsSchema = Type.Object({
+  cpus: Type.Number(), memoryMb: Type.Number(), swapMb: Type.Number(), diskMb: Type.Number(), pids: Type.Number(),
+});
+
+const PortBindingSchema = Type.Object({
+  name: Type.String(), protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  containerPort: Type.Integer(), hostPort: Type.Integer(),
+});
+
+/** One environment a batch plans to move; `to` undefined lets the panel place it. */
+export const BatchMoveSchema = Type.Object({
+  environmentId: Id, name: Type.String(),
+  /** Where the environment was when the move was planned; it is skipped if it is elsewhere now. */
+  from: Id,
+  to: Type.Optional(Id),
+});
+export type BatchMove = Static<typeof BatchMoveSchema>;
+
+const MoveOutcomeSchema = Type.Object({
+  environmentId: Id, name: Type.String(),
+  status: Type.Union([Type.Literal('moved'), Type.Literal('failed'), Type.Literal('skipped')]),
+  /** The node's name where it ended, when it moved. */
+  to: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  code: Type.Optional(Type.String()),
+  operationId: Type.Optional(Id),
+});
+export type MoveOutcome = Static<typeof MoveOutcomeSchema>;
+
+const UnplaceableSchema = Type.Object({ environmentId: Id, name: Type.String(), reason: Type.String() });
+
+const BatchResultSchema = Type.Object({
+  moved: Type.Array(MoveOutcomeSchema),
+  failed: Type.Array(MoveOutcomeSchema),
+  skipped: Type.Array(MoveOutcomeSchema),
+  unplaceable: Type.Array(UnplaceableSchema),
+});
+export type BatchResult = Static<typeof BatchResultSchema>;
+
+/** What a fleet batch planned on its first run, kept so a re-run finishes that plan. */
+const FleetPlanCheckpoint = Type.Object({
+  plan: Type.Optional(Type.Object({ moves: Type.Array(BatchMoveSchema), note: Type.String() })),
+});
+
+interface KindSchemas {
+  resource: ResourceType;
+  params: TSchema;
+  checkpoint: TSchema;
+  result: TSchema;
+}
+
+const kind = <P extends TSchema, C extends TSchema = typeof None, R extends TSchema = typeof None>(
+  resource: ResourceType, params: P, checkpoint?: C, result?: R,
+) => ({ resource, params, checkpoint: (checkpoint ?? None) as C, result: (result ?? None) as R }) satisfies KindSchemas;
+
+export const OPERATION_KINDS = {
+  provision: kind('environment', None),
+  power: kind('environment', Type.Object({
+    action: Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('restart')]),
+    /** Set when the customer's suspension or resumption asked for it. */
+    reason: Type.Optional(Type.Union([Type.Literal('suspended'), Type.Literal('resumed')])),
+  })),
+  resize: kind('environment', Type.Object({
+    planId: Id,
+    /** The plan and limits to put back if the change fails. */
+    previous: Type.Object({ planId: Id, limits: LimitsSchema }),
+  })),
+  destroy: kind('environment', None),
+  reinstall: kind('environment', None),
+  preload: kind('template', None),
+  /** One environment moving to another node (the contract calls the kind `migrate`). */
+  migrate: kind('environment',
+    Type.Object({ sourceNodeId: Id, targetNodeId: Id }),
+    /** The host ports chosen on the target, held against other moves into the same node. */
+    Type.Object({ ports: Type.Optional(Type.Array(PortBindingSchema)) }),
+    Type.Object({ targetNodeId: Id, copiedBytes: Type.Number(), downtimeMs: Type.Union([Type.Number(), Type.Null()]) })),
+  evacuate: kind('node', None, None, BatchResultSchema),
+  restore: kind('node', Type.Object({ evacuationId: Type.Optional(Id) }), None, BatchResultSchema),
+  consolidate: kind('fleet', Type.Object({ headroom: Type.Number() }), FleetPlanCheckpoint, BatchResultSchema),
+  rebalance: kind('fleet', Type.Object({ threshold: Type.Number(), headroom: Type.Number() }), FleetPlanCheckpoint, BatchResultSchema),
+};
+
+export type OperationKind = keyof typeof OPERATION_KINDS;
+export type ParamsOf<K extends OperationKind> = Static<(typeof OPERATION_KINDS)[K]['params']>;
+export type CheckpointOf<K extends OperationKind> = Static<(typeof OPERATION_KINDS)[K]['checkpoint']>;
+export type ResultOf<K extends OperationKind> = Static<(typeof OPERATION_KINDS)[K]['result']>;
+
+export function isOperationKind(value: string): value is OperationKind {
+  return Object.hasOwn(OPERATION_KINDS, value);
+}
+
+/** A stored part of an operation that its kind's schema does not accept. */
+export class InvalidOperationRecord extends Error {
+  constructor(readonly operationId: string, what: string) {
+    super(`operation ${operationId} cannot be read: ${what}`);
+    this.name = 'InvalidOperationRecord';
+  }
+}
+
+/** Checks one stored part against its kind's schema and returns it typed, or throws naming the first mismatch. */
+export function readPart<K extends OperationKind, P extends 'params' | 'checkpoint' | 'result'>(
+  operationId: string, kindName: K, part: P, value: unknown,
+): Static<(typeof OPERATION_KINDS)[K][P]> {
+  const schema: TSchema = OPERATION_KINDS[kindName][part];
+  if (Value.Check(schema, value)) return value as Static<(typeof OPERATION_KINDS)[K][P]>;
+  const first = Value.Errors(schema, value).First();
+  const where = first ? `${first.path || '/'}: ${first.message}` : 'does not match';
+  throw new InvalidOperationRecord(operationId, `${part} of a ${kindName} operation, ${where}`);
+}
