@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { openDatabase, type Db } from './db/connection.js';
 import { migrate, readMigrations } from './db/migrate.js';
 import { repos as makeRepos } from './db/index.js';
-import { NodeRegistry } from './docker/registry.js';
+import { NodeRegistry, type NodeConnection, type Nodes } from './docker/registry.js';
 import { loadSecretBox } from './lib/secrets.js';
 import { newId } from './lib/ids.js';
 import { OperationRunner } from './operations/runner.js';
@@ -22,7 +22,7 @@ import { startFleetWatch } from './loops/fleet-watch.js';
 import { startUsageSampler, type UsageSampler } from './loops/usage-sampler.js';
 import { createMetrics } from './core/metrics.js';
 import { authenticate } from './services/auth.js';
-import { ForbiddenError } from './lib/errors.js';
+import { ForbiddenError, NotFoundError } from './lib/errors.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { registerBodyRules } from './http/body.js';
 import { validatorCompiler } from './http/validation.js';
@@ -40,6 +40,8 @@ export interface AppDeps {
   db?: Db;
   /** Skip the background node health beat and start-up reconcile (unit tests). */
   background?: boolean;
+  /** The nodes' clients; by default real Docker clients built from the registered nodes (unit tests pass fakes). */
+  nodes?: (connectionOf: (nodeId: string) => NodeConnection) => Nodes;
 }
 
 /** Wires the panel in one visible order: storage, services, then HTTP. */
@@ -66,12 +68,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   }
   const updates = new UpdateBus();
   const metrics = createMetrics(repos, updates);
-  const nodes = new NodeRegistry((nodeId) => {
+  const connectionOf = (nodeId: string): NodeConnection => {
     const c = repos.nodes.connection(nodeId);
-    if (!c) throw new Error(`node ${nodeId} is not registered`);
+    if (!c) throw new NotFoundError('node', nodeId);
     return { name: c.name, endpoint: c.endpoint,
       tls: c.ca && c.cert && c.keySealed ? { ca: c.ca, cert: c.cert, key: secrets.open(c.keySealed) } : undefined };
-  }, metrics.dockerCall);
+  };
+  const nodes = deps.nodes ? deps.nodes(connectionOf) : new NodeRegistry(connectionOf, metrics.dockerCall);
   // The runner's handlers take the context, so the context is completed with the runner just below.
   const ctx = {
     config, repos, templates, secrets, nodes, updates, log, metrics, panelId, known: new Set<string>(),

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Repos } from '../db/index.js';
 import type { Operation } from '../domain/operations.js';
-import type { NodeRegistry } from '../docker/registry.js';
+import type { Nodes } from '../docker/registry.js';
 import type { SecretBox } from '../lib/secrets.js';
 import type { TemplateCatalog } from '../templates/catalog.js';
 import type { TemplateImages } from '../templates/image-builder.js';
@@ -31,7 +31,7 @@ export interface Context {
   repos: Repos;
   templates: TemplateCatalog;
   images: TemplateImages;
-  nodes: NodeRegistry;
+  nodes: Nodes;
   secrets: SecretBox;
   updates: UpdateBus;
   operations: OperationQueue;

@@ -14,3 +14,13 @@ export function openDatabase(file: string): Db {
   db.pragma('busy_timeout = 5000');
   return db;
 }
+
+/** The panel id recorded in an existing database file, read without changing the file. */
+export function storedPanelId(file: string): string | undefined {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT value FROM settings WHERE key = 'panel_id'").get() as { value: string } | undefined)?.value;
+  } finally {
+    db.close();
+  }
+}

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { storedPanelId } from '../db/connection.js';
 import type { LabStatus } from '../lab/lab.js';
 import { removeLabelledContainers } from '../lab/containers.js';
 
@@ -13,9 +13,7 @@ export async function removeStaleDemo(dataDir: string, lab: LabStatus): Promise<
   if (!fs.existsSync(file)) return;
   let panelId: string | undefined;
   try {
-    const db = new Database(file, { readonly: true });
-    panelId = (db.prepare("SELECT value FROM settings WHERE key = 'panel_id'").get() as { value: string } | undefined)?.value;
-    db.close();
+    panelId = storedPanelId(file);
   } catch (err) {
     console.log(`- the previous demo database could not be read (${err instanceof Error ? err.message : String(err)}); starting over`);
   }

@@ -11,11 +11,21 @@ export interface ProbeResult extends NodeFacts {
   diskQuota: boolean;
 }
 
+/** What the rest of the panel may call on a node: the client's public face (unit tests put a fake behind it). */
+export type NodeApi = Pick<NodeClient, keyof NodeClient>;
+
+/** The seam between the panel and its nodes: one client per node. */
+export interface Nodes {
+  get(nodeId: string): NodeApi;
+  /** Drops a node's client after its connection details change or it is removed. */
+  forget(nodeId: string): void;
+}
+
 /**
  * Holds one client per node, built on first use and kept: connection pools and TLS
  * sessions are reused instead of rebuilt for every call.
  */
-export class NodeRegistry {
+export class NodeRegistry implements Nodes {
   private readonly clients = new Map<string, NodeClient>();
 
   constructor(

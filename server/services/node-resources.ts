@@ -1,7 +1,7 @@
 import type { Environment, Template } from '../domain/types.js';
 import { containerName } from '../docker/container-spec.js';
 import { KuraError } from '../lib/errors.js';
-import type { NodeClient } from '../docker/node-client.js';
+import type { NodeApi } from '../docker/registry.js';
 import type { Context } from '../core/context.js';
 
 const inFlight = new Map<string, Promise<string>>();
@@ -33,7 +33,7 @@ export async function ensureTemplateImage(ctx: Context, nodeId: string, template
   return pending;
 }
 
-async function pullOrExplain(client: NodeClient, ref: string): Promise<void> {
+async function pullOrExplain(client: NodeApi, ref: string): Promise<void> {
   try {
     await client.pullImage(ref);
   } catch (err) {

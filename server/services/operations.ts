@@ -1,4 +1,4 @@
-import type { OperationOf, OperationRecord } from '../db/repos/operations.js';
+import type { OperationOf, OperationView } from '../db/repos/operations.js';
 import { isFinished, type OperationKind, type ParamsOf } from '../domain/operations.js';
 import { newId } from '../lib/ids.js';
 import type { Context } from '../core/context.js';
@@ -28,14 +28,14 @@ export function startOperation<K extends OperationKind>(ctx: Context, o: StartOp
 }
 
 /** Resolves when the operation ends or the timeout passes, with its latest state. */
-export function waitForOperation(ctx: Context, id: string, timeoutMs: number): Promise<OperationRecord | undefined> {
-  const current = ctx.repos.operations.get(id);
+export function waitForOperation(ctx: Context, id: string, timeoutMs: number): Promise<OperationView | undefined> {
+  const current = ctx.repos.operations.view(id);
   if (!current || isFinished(current.status) || timeoutMs <= 0) return Promise.resolve(current);
   return new Promise((resolve) => {
     const finish = () => {
       clearTimeout(timer);
       unsubscribe();
-      resolve(ctx.repos.operations.get(id));
+      resolve(ctx.repos.operations.view(id));
     };
     const timer = setTimeout(finish, timeoutMs);
     const unsubscribe = ctx.updates.subscribe((e) => {

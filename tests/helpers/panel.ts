@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../server/app.js';
+import { buildApp, type AppDeps } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import type { Context } from '../../server/core/context.js';
 import type { LabNode } from '../../server/lab/lab.js';
@@ -29,11 +29,11 @@ export interface TestPanel {
 }
 
 /** A real panel in this process with its own data dir; requests go through fastify's inject. */
-export async function startTestPanel(opts: { background?: boolean; dataDir?: string; templatesDir?: string } = {}): Promise<TestPanel> {
+export async function startTestPanel(opts: { background?: boolean; dataDir?: string; templatesDir?: string; nodes?: AppDeps['nodes'] } = {}): Promise<TestPanel> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kura-test-'));
   const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: ADMIN_TOKEN, KURA_LOG_LEVEL: 'silent', KURA_IMAGE_CACHE: IMAGE_CACHE,
     ...(opts.templatesDir ? { KURA_TEMPLATES_DIR: opts.templatesDir } : {}) });
-  const { app, ctx } = await buildApp({ config, background: opts.background ?? false });
+  const { app, ctx } = await buildApp({ config, background: opts.background ?? false, ...(opts.nodes ? { nodes: opts.nodes } : {}) });
   await app.ready();
   return {
     app, ctx, dataDir,

@@ -17,6 +17,11 @@ export interface OperationOf<K extends OperationKind> extends Operation {
   attempts: number;
 }
 
+/** What the API shows of an operation, with the customer it belongs to (null: admins only). */
+export interface OperationView extends Operation {
+  customerId: string | null;
+}
+
 /** Any operation: a union over the kinds, so `kind` tells the compiler what `params` holds. */
 export type OperationRecord = { [K in OperationKind]: OperationOf<K> }[OperationKind];
 
@@ -113,10 +118,10 @@ export function operationsRepo(db: Db) {
       const r = q.get.get(id) as OpRow | undefined;
       return r && toOp(r);
     },
-    /** The public view only: readable even when the stored parts are not. */
-    view(id: string): Operation | undefined {
+    /** The public view and its owner only: readable even when the stored parts are not. */
+    view(id: string): OperationView | undefined {
       const r = q.get.get(id) as OpRow | undefined;
-      return r && publicOf(r, r.kind as OperationKind);
+      return r && { ...publicOf(r, r.kind as OperationKind), customerId: r.customer_id };
     },
     /** Open operations' ids: the runner reads each one whole on its own, so one bad row fails alone. */
     openIds(): string[] {

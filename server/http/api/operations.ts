@@ -3,13 +3,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Principal } from '../../domain/types.js';
 import type { Context } from '../../core/context.js';
 import { waitForOperation } from '../../services/operations.js';
-import { publicOperation, type OperationRecord } from '../../db/repos/operations.js';
+import { publicOperation, type OperationView } from '../../db/repos/operations.js';
 import { NotFoundError } from '../../lib/errors.js';
 import { principal } from '../auth.js';
 import { paginate } from './pagination.js';
 import { IdParams, ListQuery, Operation, errors, page } from './schemas.js';
 
-function visible(op: OperationRecord | undefined, who: Principal, id: string): OperationRecord {
+function visible(op: OperationView | undefined, who: Principal, id: string): OperationView {
   if (!op || (who.kind === 'customer' && op.customerId !== who.customerId)) throw new NotFoundError('operation', id);
   return op;
 }
@@ -29,7 +29,7 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
   });
 
   app.get('/operations/:id', { schema: { tags, summary: 'Get an operation', params: IdParams, response: { 200: Operation, ...errors(401, 404) } } },
-    async (request) => publicOperation(visible(ctx.repos.operations.get(request.params.id), principal(request), request.params.id)));
+    async (request) => publicOperation(visible(ctx.repos.operations.view(request.params.id), principal(request), request.params.id)));
 
   app.get('/operations/:id/wait', {
     schema: { tags, summary: 'Wait until the operation ends or `timeout` seconds pass (at most 60)', params: IdParams,
@@ -37,7 +37,7 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       response: { 200: Operation, ...errors(400, 401, 404) } },
   }, async (request) => {
     const who = principal(request);
-    visible(ctx.repos.operations.get(request.params.id), who, request.params.id);
+    visible(ctx.repos.operations.view(request.params.id), who, request.params.id);
     const op = await waitForOperation(ctx, request.params.id, (request.query.timeout ?? 30) * 1000);
     return publicOperation(visible(op, who, request.params.id));
   });

@@ -1,4 +1,4 @@
-import { isKind, type OperationOf, type OperationRecord } from '../../db/repos/operations.js';
+import { isKind, type OperationOf, type OperationRecord, type OperationView } from '../../db/repos/operations.js';
 import type { Unplaceable } from '../../domain/fleet-plan.js';
 import { isFinished, type BatchMove, type BatchResult, type MoveOutcome, type OperationKind, type ResultOf } from '../../domain/operations.js';
 import { errorMessage, KuraError, STATUS_OF, type ErrorCode } from '../../lib/errors.js';
@@ -131,7 +131,7 @@ export function endBatch<K extends BatchKind>(r: BatchResult, message: string, l
   }), r as ResultOf<K>);
 }
 
-async function untilDone(ctx: Context, id: string): Promise<OperationRecord> {
+async function untilDone(ctx: Context, id: string): Promise<OperationView> {
   for (;;) {
     const op = await waitForOperation(ctx, id, WAIT_SLICE_MS);
     if (!op) throw new KuraError('internal', `child operation ${id} disappeared`);
