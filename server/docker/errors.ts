@@ -52,7 +52,7 @@ export function nodeError(nodeName: string, call: string, err: unknown): KuraErr
     }
     const taken = PORT_TAKEN.exec(reason);
     if (taken) return new HostPortTakenError(nodeName, Number(taken[1] ?? taken[2]), reason.trim());
-    if (MISSING_RESOURCE.test(reason)) return new NodeResourceMissingError(nodeName, call, reason.trim());
+    if (call === 'container create' && MISSING_RESOURCE.test(reason)) return new NodeResourceMissingError(nodeName, call, reason.trim());
     return new NodeCallError(nodeName, call, e.statusCode, reason.trim());
   }
   const code = e.code ?? '';
