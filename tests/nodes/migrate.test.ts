@@ -129,7 +129,7 @@ describe('migrate: an environment moves between lab nodes with its data', () => 
     // The port the panel would choose on lab3 next, taken by someone else's container.
     const [next] = panel.ctx.repos.environments.portsOn(nodeIds[2]!, panel.ctx.repos.environments.get(env.id)!.ports);
     await importBusybox(labNode(3));
-    const foreign = (await docker(labNode(3), 'run', '-d', '-p', `${next!.hostPort}:80`, 'busybox:lab', 'sleep', '600')).trim();
+    const foreign = (await docker(labNode(3), 'run', '-d', '--label', 'io.kura.test=foreign', '-p', `${next!.hostPort}:80`, 'busybox:lab', 'sleep', '600')).trim();
     try {
       const res = await panel.api('POST', `/environments/${env.id}/migrate`, { nodeId: nodeIds[2] });
       const op = await waitOperation(panel, res.body.operation.id, 120);

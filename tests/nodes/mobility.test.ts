@@ -226,7 +226,7 @@ describe('an evacuation interrupted by a panel killed mid-way', () => {
     try {
       // It ran twice: the restarted panel picked it up again, and waited for the moves already started.
       expect((db.prepare('SELECT attempts FROM operations WHERE id = ?').get(opId) as { attempts: number }).attempts).toBe(2);
-      const children = db.prepare("SELECT resource_id AS id, status FROM operations WHERE json_extract(params, '$.parentId') = ?").all(opId) as
+      const children = db.prepare('SELECT resource_id AS id, status FROM operations WHERE parent_id = ?').all(opId) as
         Array<{ id: string; status: string }>;
       expect(children.map((c) => c.id).sort()).toEqual(ids);
       expect(children.every((c) => c.status === 'succeeded')).toBe(true);

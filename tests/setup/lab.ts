@@ -12,5 +12,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<void> {
   const lab = await labUp({ nodes: 3 });
   await removeLabelledContainers(lab.nodes, 'io.kura.panel');
+  // Containers tests start outside the panel (to hold a port, say) carry io.kura.test; a killed run can leave them.
+  await removeLabelledContainers(lab.nodes, 'io.kura.test');
   project.provide('lab', lab);
 }
