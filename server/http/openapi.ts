@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
+import { toOpenApi30 } from './openapi-schema.js';
 
 /**
  * The OpenAPI document of the provisioning API, made by @fastify/swagger from the route
@@ -16,7 +17,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
-    transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/api\/v1/, '') }),
+    transform: ({ schema, url }) => ({ schema: toOpenApi30(schema), url: url.replace(/^\/api\/v1/, '') }),
     hideUntagged: true,
   });
 }
