@@ -3,6 +3,26 @@ import swagger from '@fastify/swagger';
 import { toOpenApi30 } from './openapi-schema.js';
 
 /**
+ * Every tag an operation uses, declared once: client generators group operations by
+ * them, and an undeclared tag has no description to show. The test of the document
+ * fails on an operation whose tag is missing here.
+ */
+export const API_TAGS = [
+  { name: 'nodes', description: 'Docker engines the panel places environments on. Admin only: a customer token gets 403.' },
+  { name: 'templates', description: 'What an environment is built from. Any token may read them; preloading one on the nodes is admin only.' },
+  { name: 'plans', description: 'The limits an environment gets: CPUs, memory, swap, disk and processes. Any token may read them; the admin manages them.' },
+  { name: 'customers', description: 'The accounts that own environments, with their limits. The admin manages them; a customer token sees only its own customer.' },
+  { name: 'tokens', description: 'API tokens of customers. A token\'s value is shown once, when it is issued; the panel keeps only its hash.' },
+  { name: 'environments', description: 'Customer containers: create, start and stop, resize, reinstall and delete them (each answered 202 with an operation), '
+    + 'and read their state, live usage, usage history, lifecycle history and logs. A customer token sees only its own.' },
+  { name: 'operations', description: 'The asynchronous work behind every 202 answer, with its progress and outcome. Wait on one, or follow the event stream.' },
+  { name: 'events', description: 'A Server-Sent Events stream of operation and environment changes the caller may see.' },
+  { name: 'fleet', description: 'Placement across the nodes. Admin only.' },
+  { name: 'mobility', description: 'Moving environments between nodes: one environment, a whole node for maintenance and back, '
+    + 'or the fleet to empty nodes or even out their load. Admin only.' },
+];
+
+/**
  * The OpenAPI document of the provisioning API, made by @fastify/swagger from the route
  * schemas and served at /api/v1/openapi.json. Billing systems generate their clients
  * from it, so it is kept in its own file rather than in the app's wiring.
@@ -12,10 +32,13 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'Kura provisioning API', version: '1.0.0',
-        description: 'Quota-enforced customer environments on Docker nodes. Authenticate with `Authorization: Bearer <token>`.' },
+        description: 'Quota-enforced customer environments on Docker nodes. Authenticate with `Authorization: Bearer <token>`.',
+        // Each installation serves its own document, so the contact is whoever runs it.
+        contact: { name: 'The operators of this Kura panel' } },
       servers: [{ url: '/api/v1' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
+      tags: API_TAGS,
     },
     transform: ({ schema, url }) => ({ schema: toOpenApi30(schema), url: url.replace(/^\/api\/v1/, '') }),
     hideUntagged: true,
