@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import swagger from '@fastify/swagger';
+import swagger, { formatParamUrl } from '@fastify/swagger';
+import { OptionalKind } from '@sinclair/typebox';
 import { toOpenApi30 } from './openapi-schema.js';
 
 /**
@@ -28,6 +29,9 @@ export const API_TAGS = [
  * from it, so it is kept in its own file rather than in the app's wiring.
  */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  // Routes whose whole body is Optional take no body at all (see body.ts); @fastify/swagger
+  // marks every request body required, so these are noted here and relaxed below.
+  const optionalBodies = new Set<string>();
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -40,7 +44,37 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       security: [{ bearer: [] }],
       tags: API_TAGS,
     },
-    transform: ({ schema, url }) => ({ schema: toOpenApi30(schema), url: url.replace(/^\/api\/v1/, '') }),
+    transform: ({ schema, url, route }) => {
+      const path = url.replace(/^\/api\/v1/, '');
+      if (isOptional(schema?.body)) {
+        for (const method of [route.method].flat()) optionalBodies.add(`${method.toLowerCase()} ${formatParamUrl(path)}`);
+      }
+      return { schema: toOpenApi30(schema), url: path };
+    },
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      relaxBodies(document.openapiObject.paths, optionalBodies);
+      return document.openapiObject;
+    },
+    // Shared schemas are named by their $id (`Error`), not by a counter (`def-0`) that
+    // would rename them in every generated client when a schema is added.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
     hideUntagged: true,
   });
+}
+
+function isOptional(schema: unknown): boolean {
+  return typeof schema === 'object' && schema !== null && OptionalKind in schema;
+}
+
+function relaxBodies(paths: unknown, optional: Set<string>): void {
+  for (const key of optional) {
+    const [method, path] = key.split(' ') as [string, string];
+    const body = field(field(field(paths, path), method), 'requestBody');
+    if (typeof body === 'object' && body !== null) Object.assign(body, { required: false });
+  }
+}
+
+function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
 }
