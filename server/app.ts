@@ -1,6 +1,5 @@
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyView from '@fastify/view';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -25,6 +24,7 @@ import { authenticate } from './services/auth.js';
 import { ForbiddenError, NotFoundError } from './lib/errors.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { registerBodyRules } from './http/body.js';
+import { registerOpenApi } from './http/openapi.js';
 import { validatorCompiler } from './http/validation.js';
 import { ErrorResponse } from './http/api/schemas.js';
 import { apiV1 } from './http/api/index.js';
@@ -88,18 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   registerErrorHandling(app);
   registerBodyRules(app);
   app.addSchema(ErrorResponse);
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'Kura provisioning API', version: '1.0.0',
-        description: 'Quota-enforced customer environments on Docker nodes. Authenticate with `Authorization: Bearer <token>`.' },
-      servers: [{ url: '/api/v1' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/api\/v1/, '') }),
-    hideUntagged: true,
-  });
+  await registerOpenApi(app);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   const i18n = loadLocales(path.join(ROOT, 'locales'));
   await app.register(fastifyView, { engine: { handlebars: viewEngine(path.join(ROOT, 'views'), i18n) }, root: path.join(ROOT, 'views'),

@@ -22,7 +22,9 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
 
   app.post('/environments', {
     schema: {
-      tags, summary: 'Create an environment from a template with a plan',
+      tags, operationId: 'createEnvironment', summary: 'Create an environment from a template with a plan',
+      description: 'Reserves room on a node within the customer\'s limits and starts provisioning: answers 202 with the environment and the operation.'
+        + ' A customer token creates for itself and may not choose the node (403); an admin token must give customerId and may give nodeId.',
       body: CreateEnvironmentBody,
       response: { 202: EnvironmentAccepted, ...errors(400, 401, 403, 404, 409) },
     },
@@ -33,7 +35,9 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
 
   app.get('/environments', {
     schema: {
-      tags, summary: 'List environments (a customer token sees its own)',
+      tags, operationId: 'listEnvironments', summary: 'List environments (a customer token sees its own)',
+      description: 'Lists environments a page at a time, optionally of one customer, on one node or in one state.'
+        + ' An admin token sees all of them, a customer token only its own.',
       querystring: Type.Object({ ...ListQuery, customerId: Type.Optional(RefId), nodeId: Type.Optional(RefId), state: Type.Optional(EnvironmentState) }),
       response: { 200: page(Environment), ...errors(400, 401) },
     },
@@ -55,12 +59,17 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
     return reply.type('application/json; charset=utf-8').send(body as never);
   });
 
-  app.get('/environments/:id', { schema: { tags, summary: 'Get an environment', params: IdParams, response: { 200: Environment, ...errors(401, 404) } } },
+  app.get('/environments/:id', {
+    schema: { tags, operationId: 'getEnvironment', summary: 'Get an environment', params: IdParams, response: { 200: Environment, ...errors(401, 404) },
+      description: 'One environment with its state, limits, endpoints and drift. A customer token sees only its own; another customer\'s answers 404.' },
+  },
     async (request) => environmentView(ctx, environmentFor(ctx, principal(request), request.params.id)));
 
   app.post('/environments/:id/actions', {
     schema: {
-      tags, summary: 'Start, stop or restart an environment', params: IdParams,
+      tags, operationId: 'runEnvironmentAction', summary: 'Start, stop or restart an environment', params: IdParams,
+      description: 'Starts, stops or restarts the container: answers 202 with the operation. A suspended customer\'s environments cannot start (409).'
+        + ' A customer token may act on its own environments only.',
       body: Type.Object({ action: Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('restart')]) }, { additionalProperties: false }),
       response: { 202: OperationAccepted, ...errors(400, 401, 404, 409) },
     },
@@ -71,7 +80,10 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
 
   app.post('/environments/:id/reinstall', {
     schema: {
-      tags, summary: 'Rebuild an environment from its template; its data is replaced (an extension to the v1 contract)', params: IdParams,
+      tags, operationId: 'reinstallEnvironment', summary: 'Rebuild an environment from its template; its data is replaced (an extension to the v1 contract)',
+      params: IdParams,
+      description: 'Replaces the container and all of its data with a fresh one from the same template on the same node; name, plan and endpoints stay.'
+        + ' Answers 202 with the operation. A customer token may reinstall its own environments only.',
       response: { 202: OperationAccepted, ...errors(400, 401, 404, 409, 503) },
     },
   }, async (request, reply) => {
@@ -81,7 +93,9 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
 
   app.patch('/environments/:id', {
     schema: {
-      tags, summary: 'Move an environment to another plan; CPU, memory and process limits change live', params: IdParams,
+      tags, operationId: 'resizeEnvironment', summary: 'Move an environment to another plan; CPU, memory and process limits change live', params: IdParams,
+      description: 'Puts the environment on another plan with the same disk size, within the customer\'s limits and the node\'s capacity.'
+        + ' Answers 202 with the environment and the operation. A customer token may resize its own environments only.',
       body: Type.Object({ planId: RefId }, { additionalProperties: false }),
       response: { 202: EnvironmentAccepted, ...errors(400, 401, 404, 409) },
     },
@@ -92,17 +106,27 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
   });
 
   app.delete('/environments/:id', {
-    schema: { tags, summary: 'Delete an environment with its container and data', params: IdParams, response: { 202: OperationAccepted, ...errors(401, 404) } },
+    schema: { tags, operationId: 'deleteEnvironment', summary: 'Delete an environment with its container and data', params: IdParams,
+      description: 'Removes the container and its data: answers 202 with the operation, and a repeated call answers with the same operation.'
+        + ' A customer token may delete its own environments only.',
+      response: { 202: OperationAccepted, ...errors(401, 404) } },
   }, async (request, reply) => {
     const op = destroyEnvironment(ctx, principal(request), request.params.id);
     return accepted(reply, op);
   });
 
-  app.get('/environments/:id/stats', { schema: { tags, summary: 'Live usage', params: IdParams, response: { 200: Stats, ...errors(401, 404, 409, 503) } } },
+  app.get('/environments/:id/stats', {
+    schema: { tags, operationId: 'getEnvironmentStats', summary: 'Live usage', params: IdParams, response: { 200: Stats, ...errors(401, 404, 409, 503) },
+      description: 'Current CPU, memory, process, network and disk use, read from the node: 409 while there is no container yet, 503 when the node'
+        + ' does not answer. A customer token sees only its own environments.' },
+  },
     async (request) => environmentStats(ctx, environmentFor(ctx, principal(request), request.params.id)));
 
   app.get('/environments/:id/events', {
-    schema: { tags, summary: 'The environment\'s lifecycle history, newest first: started, stopped, died (with exit code), OOM, drift',
+    schema: { tags, operationId: 'listEnvironmentEvents',
+      summary: 'The environment\'s lifecycle history, newest first: started, stopped, died (with exit code), OOM, drift',
+      description: 'What happened to the container, newest first and a page at a time: started, stopped, died with its exit code, OOM-killed,'
+        + ' removed, drift found and restored. A customer token sees only its own environments.',
       params: IdParams,
       querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
         cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }),
@@ -116,9 +140,10 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
   });
 
   app.get('/environments/:id/logs', {
-    schema: { tags, summary: 'The container\'s recent output (text/plain)', params: IdParams,
+    schema: { tags, operationId: 'getEnvironmentLogs', summary: 'The container\'s recent output (text/plain)', params: IdParams,
+      description: 'The last `tail` lines (200 unless given) of what the container wrote, as plain text. A customer token sees only its own environments.',
       querystring: Type.Object({ tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 200 })) }),
-      response: { 200: Type.String(), ...errors(400, 401, 404, 409, 503) } },
+      response: { 200: { description: 'The output as text', content: { 'text/plain': { schema: Type.String() } } }, ...errors(400, 401, 404, 409, 503) } },
   }, async (request, reply) => {
     const text = await environmentLogs(ctx, environmentFor(ctx, principal(request), request.params.id), request.query.tail ?? 200);
     return reply.type('text/plain; charset=utf-8').send(text);

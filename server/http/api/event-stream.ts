@@ -8,7 +8,10 @@ const HEARTBEAT_MS = 15_000;
 /** Server-Sent Events: lifecycle and operation events the caller may see, as they happen. */
 export const eventRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/events', {
-    schema: { tags: ['events'], summary: 'Server-Sent Events stream (text/event-stream) of operation and environment events' },
+    schema: { tags: ['events'], operationId: 'streamEvents', summary: 'Server-Sent Events stream (text/event-stream) of operation and environment events',
+      description: 'Keeps the connection open and sends every operation and environment change as an event, with a comment every 15 s to keep it'
+        + ' alive. An admin token receives all of them, a customer token only those of its own customer.',
+      response: { 200: { description: 'An event stream that stays open', content: { 'text/event-stream': { schema: { type: 'string' } } } } } },
   }, async (request, reply) => {
     const who = principal(request);
     const sse = openEventStream(reply);

@@ -19,7 +19,10 @@ const Preview = Type.Object({
 export const fleetRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   app.post('/placement/preview', {
     schema: {
-      tags: ['fleet'], summary: 'Where an environment with this plan would go, with each node\'s score or the reason it is excluded (admin)',
+      tags: ['fleet'], operationId: 'previewPlacement',
+      summary: 'Where an environment with this plan would go, with each node\'s score or the reason it is excluded (admin)',
+      description: 'Scores every node for an environment with this plan as creating one would, and names the node it would choose; nothing is created.'
+        + ' Admin only: a customer token gets 403.',
       body: Type.Object({ planId: RefId }, { additionalProperties: false }),
       response: { 200: Preview, ...errors(400, 401, 403) },
     },
@@ -30,7 +33,9 @@ export const fleetRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
 
   app.post('/templates/:id/preload', {
     schema: {
-      tags: ['templates'], summary: 'Load a template into the cache of every active node, as one operation (admin)',
+      tags: ['templates'], operationId: 'preloadTemplate', summary: 'Load a template into the cache of every active node, as one operation (admin)',
+      description: 'Loads the template\'s image on every active node ahead of time, so environments made from it later start sooner.'
+        + ' Answers 202 with the operation. Admin only: a customer token gets 403.',
       params: IdParams, response: { 202: OperationAccepted, ...errors(401, 403, 404) },
     },
   }, async (request, reply) => {

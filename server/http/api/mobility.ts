@@ -49,7 +49,9 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   app.post('/nodes/:id/evacuate', {
     schema: {
       tags, params: IdParams, response: { 202: OperationAccepted, ...errors(401, 403, 404, 409) },
-      summary: 'Put a node in maintenance and move all its environments to other nodes, as one operation with child moves',
+      operationId: 'evacuateNode', summary: 'Put a node in maintenance and move all its environments to other nodes, as one operation with child moves',
+      description: 'Puts the node in maintenance, so nothing new lands on it, and moves each of its environments to another node within capacity.'
+        + ' Answers 202 with the operation. Admin only: a customer token gets 403.',
     },
   }, async (request, reply) => {
     requireAdmin(request);
@@ -60,7 +62,9 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   app.post('/nodes/:id/restore', {
     schema: {
       tags, params: IdParams, response: { 202: OperationAccepted, ...errors(401, 403, 404, 409) },
-      summary: 'Make a node active again and bring back the environments its latest evacuation moved away',
+      operationId: 'restoreNode', summary: 'Make a node active again and bring back the environments its latest evacuation moved away',
+      description: 'Ends the node\'s maintenance and moves back the environments its latest evacuation took away.'
+        + ' Answers 202 with the operation. Admin only: a customer token gets 403.',
     },
   }, async (request, reply) => {
     requireAdmin(request);
@@ -71,7 +75,10 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   app.post('/fleet/consolidation/preview', {
     schema: {
       tags, body: ConsolidationBody, response: { 200: ConsolidationPlan, ...errors(400, 401, 403) },
+      operationId: 'previewConsolidation',
       summary: 'The moves that would empty as many nodes as possible while keeping the headroom, with node counts before and after',
+      description: 'Plans, without moving anything, which environments to move so that as many nodes as possible end up empty while every node'
+        + ' in use keeps the headroom free. Admin only: a customer token gets 403.',
     },
   }, async (request) => {
     requireAdmin(request);
@@ -81,7 +88,9 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   app.post('/fleet/consolidation/apply', {
     schema: {
       tags, body: ConsolidationBody, response: { 202: OperationAccepted, ...errors(400, 401, 403, 409) },
-      summary: 'Plan the consolidation again and run it as one operation with child moves',
+      operationId: 'applyConsolidation', summary: 'Plan the consolidation again and run it as one operation with child moves',
+      description: 'Plans the consolidation again on the fleet as it is when it runs, and makes the moves. Answers 202 with the operation,'
+        + ' or 409 while another consolidation or rebalance runs. Admin only: a customer token gets 403.',
     },
   }, async (request, reply) => {
     requireAdmin(request);
@@ -92,7 +101,9 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   app.post('/fleet/rebalance/preview', {
     schema: {
       tags, body: RebalanceBody, response: { 200: RebalancePlan, ...errors(400, 401, 403) },
-      summary: 'The moves that would bring the load spread across active nodes under the threshold',
+      operationId: 'previewRebalance', summary: 'The moves that would bring the load spread across active nodes under the threshold',
+      description: 'Plans, without moving anything, the moves that bring the difference between the most and the least loaded active node'
+        + ' under the threshold. Admin only: a customer token gets 403.',
     },
   }, async (request) => {
     requireAdmin(request);
@@ -102,7 +113,9 @@ export const mobilityRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
   app.post('/fleet/rebalance/apply', {
     schema: {
       tags, body: RebalanceBody, response: { 202: OperationAccepted, ...errors(400, 401, 403, 409) },
-      summary: 'Plan the rebalance again and run it as one operation with child moves',
+      operationId: 'applyRebalance', summary: 'Plan the rebalance again and run it as one operation with child moves',
+      description: 'Plans the rebalance again on the fleet as it is when it runs, and makes the moves. Answers 202 with the operation,'
+        + ' or 409 while another consolidation or rebalance runs. Admin only: a customer token gets 403.',
     },
   }, async (request, reply) => {
     requireAdmin(request);

@@ -24,7 +24,9 @@ export const nodeRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
 
   app.post('/nodes', {
     schema: {
-      tags, summary: 'Register a Docker node (the panel connects before answering)',
+      tags, operationId: 'registerNode', summary: 'Register a Docker node (the panel connects before answering)',
+      description: 'Connects to the Docker engine at the endpoint (a unix socket, or tcp:// with mutual TLS) and records the node only if it answered.'
+        + ' Admin only: a customer token gets 403.',
       body: RegisterNodeBody,
       response: { 201: Node, ...errors(400, 401, 403, 409) },
     },
@@ -35,7 +37,8 @@ export const nodeRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   });
 
   app.get('/nodes', {
-    schema: { tags, summary: 'List nodes', querystring: Type.Object(ListQuery), response: { 200: page(Node), ...errors(400, 401, 403) } },
+    schema: { tags, operationId: 'listNodes', summary: 'List nodes', querystring: Type.Object(ListQuery), response: { 200: page(Node), ...errors(400, 401, 403) },
+      description: 'Lists the registered nodes with their capacity and what is allocated on them, a page at a time. Admin only: a customer token gets 403.' },
   }, async (request) => {
     requireAdmin(request);
     const allocations = ctx.repos.nodes.allocations();
@@ -46,7 +49,8 @@ export const nodeRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     };
   });
 
-  app.get('/nodes/:id', { schema: { tags, summary: 'Get a node', params: IdParams, response: { 200: Node, ...errors(401, 403, 404) } } },
+  app.get('/nodes/:id', { schema: { tags, operationId: 'getNode', summary: 'Get a node', params: IdParams, response: { 200: Node, ...errors(401, 403, 404) },
+    description: 'One node with its capacity, allocation, state and status. Admin only: a customer token gets 403.' } },
     async (request) => {
       requireAdmin(request);
       return nodeWithAllocation(ctx, getNode(ctx, request.params.id));
@@ -54,7 +58,8 @@ export const nodeRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
 
   app.patch('/nodes/:id', {
     schema: {
-      tags, summary: 'Change a node\'s state, environment cap, public host or overcommit ratios', params: IdParams,
+      tags, operationId: 'updateNode', summary: 'Change a node\'s state, environment cap, public host or overcommit ratios', params: IdParams,
+      description: 'Changes only the fields given; a node in maintenance or disabled takes no new environments. Admin only: a customer token gets 403.',
       body: Type.Object({
         state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('maintenance'), Type.Literal('disabled')])),
         maxEnvironments: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
@@ -69,7 +74,12 @@ export const nodeRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     return nodeWithAllocation(ctx, patchNode(ctx, request.params.id, request.body));
   });
 
-  app.delete('/nodes/:id', { schema: { tags, summary: 'Remove a node with no environments', params: IdParams, response: { ...errors(401, 403, 404, 409) } } },
+  app.delete('/nodes/:id', {
+    schema: { tags, operationId: 'deleteNode', summary: 'Remove a node with no environments', params: IdParams,
+      description: 'Forgets the node; refused with 409 while environments are on it. Admin only: a customer token gets 403.',
+      // Plain JSON Schema: with Type.Null() the typed reply would want send(null) where the handler sends nothing.
+      response: { 204: { type: 'null', description: 'The node is removed' }, ...errors(401, 403, 404, 409) } },
+  },
     async (request, reply) => {
       requireAdmin(request);
       deleteNode(ctx, request.params.id);

@@ -18,7 +18,9 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
   const tags = ['operations'];
 
   app.get('/operations', {
-    schema: { tags, summary: 'List operations, optionally for one resource',
+    schema: { tags, operationId: 'listOperations', summary: 'List operations, optionally for one resource',
+      description: 'Lists operations a page at a time, optionally those on one resource (resourceId).'
+        + ' An admin token sees all of them, a customer token only those of its own customer.',
       querystring: Type.Object({ ...ListQuery, resourceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })) }),
       response: { 200: page(Operation), ...errors(400, 401) } },
   }, async (request) => {
@@ -28,11 +30,16 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     return { items: r.items.map(publicOperation), nextCursor: r.nextCursor };
   });
 
-  app.get('/operations/:id', { schema: { tags, summary: 'Get an operation', params: IdParams, response: { 200: Operation, ...errors(401, 404) } } },
+  app.get('/operations/:id', {
+    schema: { tags, operationId: 'getOperation', summary: 'Get an operation', params: IdParams, response: { 200: Operation, ...errors(401, 404) },
+      description: 'One operation with its status, progress and error. A customer token sees only its own; another customer\'s answers 404.' },
+  },
     async (request) => publicOperation(visible(ctx.repos.operations.view(request.params.id), principal(request), request.params.id)));
 
   app.get('/operations/:id/wait', {
-    schema: { tags, summary: 'Wait until the operation ends or `timeout` seconds pass (at most 60)', params: IdParams,
+    schema: { tags, operationId: 'waitForOperation', summary: 'Wait until the operation ends or `timeout` seconds pass (at most 60)', params: IdParams,
+      description: 'Answers as soon as the operation has succeeded, failed or been cancelled, or after `timeout` seconds (30 unless given),'
+        + ' with the operation as it is then. A customer token sees only its own operations.',
       querystring: Type.Object({ timeout: Type.Optional(Type.Number({ minimum: 0, maximum: 60, default: 30 })) }),
       response: { 200: Operation, ...errors(400, 401, 404) } },
   }, async (request) => {

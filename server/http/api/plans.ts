@@ -24,7 +24,9 @@ export const planRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
 
   app.post('/plans', {
     schema: {
-      tags, summary: 'Create a plan (admin)',
+      tags, operationId: 'createPlan', summary: 'Create a plan (admin)',
+      description: 'Adds a plan that environments can be created with or resized to; plan names are unique (409).'
+        + ' Admin only: a customer token gets 403.',
       body: CreatePlanBody,
       response: { 201: Plan, ...errors(400, 401, 403, 409) },
     },
@@ -33,18 +35,24 @@ export const planRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     return reply.code(201).send(planView(createPlan(ctx, request.body)));
   });
 
-  app.get('/plans', { schema: { tags, summary: 'List plans', querystring: Type.Object(ListQuery), response: { 200: page(Plan), ...errors(400, 401) } } },
+  app.get('/plans', {
+    schema: { tags, operationId: 'listPlans', summary: 'List plans', querystring: Type.Object(ListQuery), response: { 200: page(Plan), ...errors(400, 401) },
+      description: 'Lists the plans, a page at a time. Any token may call it.' },
+  },
     async (request) => {
       const r = paginate((after, limit) => ctx.repos.plans.page(after, limit), request.query.limit, request.query.cursor);
       return { items: r.items.map(planView), nextCursor: r.nextCursor };
     });
 
-  app.get('/plans/:id', { schema: { tags, summary: 'Get a plan', params: IdParams, response: { 200: Plan, ...errors(401, 404) } } },
+  app.get('/plans/:id', { schema: { tags, operationId: 'getPlan', summary: 'Get a plan', params: IdParams, response: { 200: Plan, ...errors(401, 404) },
+    description: 'One plan by id. Any token may call it.' } },
     async (request) => planView(getPlan(ctx, request.params.id)));
 
   app.patch('/plans/:id', {
     schema: {
-      tags, summary: 'Edit a plan (admin); existing environments keep their limits until resized',
+      tags, operationId: 'updatePlan', summary: 'Edit a plan (admin); existing environments keep their limits until resized',
+      description: 'Changes only the fields given; environments on the plan keep the limits they were given until they are resized onto it.'
+        + ' Admin only: a customer token gets 403.',
       params: IdParams,
       body: UpdatePlanBody,
       response: { 200: Plan, ...errors(400, 401, 403, 404, 409) },
@@ -54,7 +62,12 @@ export const planRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     return planView(updatePlan(ctx, request.params.id, request.body));
   });
 
-  app.delete('/plans/:id', { schema: { tags, summary: 'Delete a plan no environment uses (admin)', params: IdParams, response: { ...errors(401, 403, 404, 409) } } },
+  app.delete('/plans/:id', {
+    schema: { tags, operationId: 'deletePlan', summary: 'Delete a plan no environment uses (admin)', params: IdParams,
+      description: 'Removes the plan; refused with 409 while any environment uses it. Admin only: a customer token gets 403.',
+      // Plain JSON Schema: with Type.Null() the typed reply would want send(null) where the handler sends nothing.
+      response: { 204: { type: 'null', description: 'The plan is deleted' }, ...errors(401, 403, 404, 409) } },
+  },
     async (request, reply) => {
       requireAdmin(request);
       deletePlan(ctx, request.params.id);

@@ -20,7 +20,10 @@ export const UsageHistory = Type.Object({
 export const usageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/environments/:id/usage', {
     schema: {
-      tags: ['environments'], summary: 'Usage history: CPU, memory and network per interval over the last hours', params: IdParams,
+      tags: ['environments'], operationId: 'getEnvironmentUsage', summary: 'Usage history: CPU, memory and network per interval over the last hours',
+      params: IdParams,
+      description: 'Sampled CPU, memory and network use per interval over the last `hours` (1 to 24, 24 unless given), oldest first.'
+        + ' A customer token sees only its own environments.',
       querystring: Type.Object({ hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 24, default: 24 })) }),
       response: { 200: UsageHistory, ...errors(400, 401, 404) },
     },

@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify';
+import swagger, { formatParamUrl } from '@fastify/swagger';
+import { OptionalKind } from '@sinclair/typebox';
+import { toOpenApi30 } from './openapi-schema.js';
+
+/**
+ * Every tag an operation uses, declared once: client generators group operations by
+ * them, and an undeclared tag has no description to show. The test of the document
+ * fails on an operation whose tag is missing here.
+ */
+export const API_TAGS = [
+  { name: 'nodes', description: 'Docker engines the panel places environments on. Admin only: a customer token gets 403.' },
+  { name: 'templates', description: 'What an environment is built from. Any token may read them; preloading one on the nodes is admin only.' },
+  { name: 'plans', description: 'The limits an environment gets: CPUs, memory, swap, disk and processes. Any token may read them; the admin manages them.' },
+  { name: 'customers', description: 'The accounts that own environments, with their limits. The admin manages them; a customer token sees only its own customer.' },
+  { name: 'tokens', description: 'API tokens of customers. A token\'s value is shown once, when it is issued; the panel keeps only its hash.' },
+  { name: 'environments', description: 'Customer containers: create, start and stop, resize, reinstall and delete them (each answered 202 with an operation), '
+    + 'and read their state, live usage, usage history, lifecycle history and logs. A customer token sees only its own.' },
+  { name: 'operations', description: 'The asynchronous work behind every 202 answer, with its progress and outcome. Wait on one, or follow the event stream.' },
+  { name: 'events', description: 'A Server-Sent Events stream of operation and environment changes the caller may see.' },
+  { name: 'fleet', description: 'Placement across the nodes. Admin only.' },
+  { name: 'mobility', description: 'Moving environments between nodes: one environment, a whole node for maintenance and back, '
+    + 'or the fleet to empty nodes or even out their load. Admin only.' },
+];
+
+/**
+ * The OpenAPI document of the provisioning API, made by @fastify/swagger from the route
+ * schemas and served at /api/v1/openapi.json. Billing systems generate their clients
+ * from it, so it is kept in its own file rather than in the app's wiring.
+ */
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  // Routes whose whole body is Optional take no body at all (see body.ts); @fastify/swagger
+  // marks every request body required, so these are noted here and relaxed below.
+  const optionalBodies = new Set<string>();
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Kura provisioning API', version: '1.0.0',
+        description: 'Quota-enforced customer environments on Docker nodes. Authenticate with `Authorization: Bearer <token>`.',
+        // Each installation serves its own document, so the contact is whoever runs it.
+        contact: { name: 'The operators of this Kura panel' } },
+      servers: [{ url: '/api/v1' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+      tags: API_TAGS,
+    },
+    transform: ({ schema, url, route }) => {
+      const path = url.replace(/^\/api\/v1/, '');
+      if (isOptional(schema?.body)) {
+        for (const method of [route.method].flat()) optionalBodies.add(`${method.toLowerCase()} ${formatParamUrl(path)}`);
+      }
+      return { schema: toOpenApi30(schema), url: path };
+    },
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      relaxBodies(document.openapiObject.paths, optionalBodies);
+      return document.openapiObject;
+    },
+    // Shared schemas are named by their $id (`Error`), not by a counter (`def-0`) that
+    // would rename them in every generated client when a schema is added.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
+    hideUntagged: true,
+  });
+}
+
+function isOptional(schema: unknown): boolean {
+  return typeof schema === 'object' && schema !== null && OptionalKind in schema;
+}
+
+function relaxBodies(paths: unknown, optional: Set<string>): void {
+  for (const key of optional) {
+    const [method, path] = key.split(' ') as [string, string];
+    const body = field(field(field(paths, path), method), 'requestBody');
+    if (typeof body === 'object' && body !== null) Object.assign(body, { required: false });
+  }
+}
+
+function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
