@@ -1,9 +1,10 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyView from '@fastify/view';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { openDatabase, type Db } from './db/connection.js';
 import { migrate, readMigrations } from './db/migrate.js';
 import { repos as makeRepos } from './db/index.js';
@@ -21,7 +22,7 @@ import { startFleetWatch } from './loops/fleet-watch.js';
 import { startUsageSampler, type UsageSampler } from './loops/usage-sampler.js';
 import { createMetrics } from './core/metrics.js';
 import { authenticate } from './services/auth.js';
-import { ForbiddenError, NotFoundError } from './lib/errors.js';
+import { errorMessage, ForbiddenError, NotFoundError } from './lib/errors.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { registerBodyRules } from './http/body.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -47,6 +48,7 @@ export interface AppDeps {
 /** Wires the panel in one visible order: storage, services, then HTTP. */
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; ctx: Context }> {
   const { config } = deps;
+  const logger = loggerOptions(config);
   const db = deps.db ?? openDatabase(path.join(config.dataDir, 'kura.db'));
   migrate(db, readMigrations(config.migrationsDir));
   const repos = makeRepos(db);
@@ -54,7 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   const templates = loadTemplates(config.templatesDir);
 
   const app = Fastify({
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: ['req.headers.authorization'] },
+    logger,
     bodyLimit: 1024 * 1024,
     frameworkErrors,
     trustProxy: config.trustProxy,
@@ -127,4 +129,19 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     db.close();
   });
   return { app, ctx };
+}
+
+/** The panel's JSON log: off, on standard output, or appended to KURA_LOG_FILE. */
+function loggerOptions(config: Config): false | { level: string; redact: string[]; file?: string } {
+  if (config.logLevel === 'silent') return false;
+  const options = { level: config.logLevel, redact: ['req.headers.authorization'] };
+  if (!config.logFile) return options;
+  // Opened once here so that a missing folder or an unwritable file stops the start with a
+  // plain message: the logger opens it asynchronously, and its failure would be an uncaught error.
+  try {
+    fs.closeSync(fs.openSync(config.logFile, 'a', 0o600));
+  } catch (err) {
+    throw new ConfigError(`KURA_LOG_FILE: ${errorMessage(err)}`);
+  }
+  return { ...options, file: config.logFile };
 }

@@ -18,6 +18,8 @@ const ConfigSchema = Type.Object({
   usageIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
     Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')]),
+  /** Where the JSON log is appended; standard output when unset. */
+  logFile: Type.Optional(Type.String({ minLength: 1 })),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -40,6 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminEmail: env.KURA_ADMIN_EMAIL || undefined,
     adminPassword: env.KURA_ADMIN_PASSWORD || undefined,
     logLevel: env.KURA_LOG_LEVEL || 'info',
+    logFile: env.KURA_LOG_FILE ? path.resolve(env.KURA_LOG_FILE) : undefined,
     trustProxy: env.KURA_TRUST_PROXY === undefined || env.KURA_TRUST_PROXY === '' ? false
       : env.KURA_TRUST_PROXY === 'true' ? true : env.KURA_TRUST_PROXY === 'false' ? false : env.KURA_TRUST_PROXY,
     usageIntervalSeconds: env.KURA_USAGE_INTERVAL === undefined || env.KURA_USAGE_INTERVAL === '' ? 60 : Number(env.KURA_USAGE_INTERVAL),
@@ -56,7 +59,7 @@ const ENV_NAMES: Record<string, string> = {
   '/port': 'PORT', '/host': 'HOST', '/dataDir': 'KURA_DATA_DIR', '/imageCacheDir': 'KURA_IMAGE_CACHE',
   '/adminToken': 'KURA_ADMIN_TOKEN (at least 16 characters)', '/adminEmail': 'KURA_ADMIN_EMAIL',
   '/templatesDir': 'KURA_TEMPLATES_DIR', '/debianMirror': 'KURA_DEBIAN_MIRROR',
-  '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL',
+  '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL', '/logFile': 'KURA_LOG_FILE',
   '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
 };
 function settingName(p: string): string {

@@ -7,7 +7,8 @@
  *
  * Optional: data-label-network (title of the network chart, default "rx / tx"),
  * data-error (shown when the history cannot be loaded and nothing is drawn yet).
- * Needs uPlot (window.uPlot) loaded first. Plain ES2019, no build step, no inline code.
+ * Needs uPlot (window.uPlot) and chart-axis.js (window.KuraChartAxis) loaded first.
+ * Plain ES2019, no build step, no inline code.
  */
 (function () {
   'use strict';
@@ -19,18 +20,6 @@
   function attr(el, name, fallback) {
     var v = el.getAttribute(name);
     return v === null || v === '' ? fallback : v;
-  }
-
-  function formatBytes(n) {
-    if (n === null || n === undefined || !isFinite(n)) return '\u2014';
-    var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    var i = 0;
-    var v = Math.abs(n);
-    while (v >= 1024 && i < units.length - 1) {
-      v /= 1024;
-      i++;
-    }
-    return (n < 0 ? '-' : '') + (i === 0 ? String(Math.round(v)) : v.toFixed(v < 10 ? 1 : 0)) + ' ' + units[i];
   }
 
   function formatNumber(digits) {
@@ -65,17 +54,14 @@
     return cols;
   }
 
-  function fromZero(u, min, max) {
-    return [0, max > 0 ? max * 1.1 : 1];
-  }
-
-  function chartOptions(title, width, series, formatAxis) {
+  /** `yAxis` adds the y axis' tick labels (`values`) and, for bytes, its tick steps (`incrs`). */
+  function chartOptions(title, width, series, yAxis) {
     return {
       title: title,
       width: width,
       height: HEIGHT,
-      scales: { y: { range: fromZero } },
-      axes: [{}, { size: 64, values: function (u, splits) { return splits.map(function (v) { return formatAxis(null, v); }); } }],
+      scales: { y: { range: window.KuraChartAxis.range } },
+      axes: [{}, Object.assign({ size: 64 }, yAxis)],
       series: [{}].concat(series),
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
@@ -87,8 +73,8 @@
   }
 
   function setup(el) {
-    if (!window.uPlot) {
-      window.console.error('usage-chart: uPlot is not loaded');
+    if (!window.uPlot || !window.KuraChartAxis) {
+      window.console.error('usage-chart: uPlot or chart-axis.js is not loaded');
       return;
     }
     var labels = {
@@ -141,12 +127,15 @@
         return;
       }
       var U = window.uPlot;
+      var axis = window.KuraChartAxis;
       var number1 = formatNumber(1);
-      var bytes = function (u, v) { return formatBytes(v); };
+      var numberAxis = { values: axis.numberLabels(1) };
+      var bytes = function (u, v) { return axis.formatBytes(v); };
+      var bytesAxis = { values: axis.byteLabels, incrs: axis.WHOLE_STEPS };
       charts = [
-        new U(chartOptions(labels.cpu, width, [line(labels.cpu, COLORS.cpu, number1)], number1), data[0], holders[0]),
-        new U(chartOptions(labels.memory, width, [line(labels.memory, COLORS.memory, number1)], number1), data[1], holders[1]),
-        new U(chartOptions(labels.network, width, [line(labels.rx, COLORS.rx, bytes), line(labels.tx, COLORS.tx, bytes)], bytes),
+        new U(chartOptions(labels.cpu, width, [line(labels.cpu, COLORS.cpu, number1)], numberAxis), data[0], holders[0]),
+        new U(chartOptions(labels.memory, width, [line(labels.memory, COLORS.memory, number1)], numberAxis), data[1], holders[1]),
+        new U(chartOptions(labels.network, width, [line(labels.rx, COLORS.rx, bytes), line(labels.tx, COLORS.tx, bytes)], bytesAxis),
           data[2], holders[2]),
       ];
     }

@@ -26,6 +26,9 @@ async function main(): Promise<void> {
   const config = loadConfig({
     // Built template images outlive a demo, so the Debian template is built only once.
     KURA_IMAGE_CACHE: path.join(ROOT, '.kura', 'images'),
+    // The request log would scroll the URLs and logins away: it goes to a file unless
+    // KURA_LOG_FILE says otherwise (set empty, it stays on the terminal).
+    KURA_LOG_FILE: path.join(dataDir, 'panel.log'),
     ...process.env, KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: adminToken,
     KURA_ADMIN_EMAIL: 'admin@kura.example', KURA_ADMIN_PASSWORD: adminPassword,
   });
@@ -69,6 +72,8 @@ Kura is running.
   API docs        ${base}/api/v1/docs   (interactive; paste a token under Authorize)
   OpenAPI         ${base}/api/v1/openapi.json
   Health          ${base}/healthz
+
+  Panel log       ${config.logLevel === 'silent' ? 'off (KURA_LOG_LEVEL=silent)' : config.logFile ?? 'this terminal'}
 
   Admin token     ${adminToken}
   Customer token  ${token.token}   (Demo Customer)

@@ -81,7 +81,8 @@ describe('web panel without nodes: login, authorization, CSRF, escaping', () => 
   });
 
   it('serves the pages\' assets without touching sessions', async () => {
-    for (const url of ['/assets/kura/css/kura.css', '/assets/kura/js/kura.js', '/assets/uplot/uPlot.iife.min.js', '/assets/xterm/lib/xterm.js']) {
+    for (const url of ['/assets/kura/css/kura.css', '/assets/kura/js/kura.js', '/assets/kura/js/chart-axis.js',
+      '/assets/uplot/uPlot.iife.min.js', '/assets/xterm/lib/xterm.js']) {
       const res = await panel.app.inject(url);
       expect(res.statusCode, url).toBe(200);
       expect(res.headers['x-content-type-options'], url).toBe('nosniff');

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
@@ -20,4 +21,9 @@ export async function webAssets(app: FastifyInstance): Promise<void> {
     await app.register(fastifyStatic, { root: a.root, prefix: a.prefix, decorateReply: false, index: false, wildcard: true,
       maxAge: '1h', setHeaders: (reply) => { reply.header('x-content-type-options', 'nosniff'); } });
   }
+  // Browsers ask for /favicon.ico on their own (on the API docs, on JSON): the layout's
+  // icon is served there too, rather than redirected, to save them a second round trip.
+  const icon = await readFile(path.join(ROOT, 'public/favicon.svg'));
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('image/svg+xml').header('cache-control', 'public, max-age=3600').header('x-content-type-options', 'nosniff').send(icon));
 }
