@@ -91,7 +91,9 @@ async function move(ctx: Context, env: Environment, p: MoveParams, step: StepCon
   const after = await from.changes();
   const last = finalSync({ changes: before, stats }, { changes: after, stats: await statAll(from, leavesNow(after)) });
   const lastBytes = await copyPaths(from, to, last.copy);
-  const remove = [...new Set([...plan.remove, ...last.remove])];
+  // The final sync's list alone: the first copy's would also delete a template file the
+  // customer deleted and then created again, after the final sync had copied it.
+  const remove = last.remove;
 
   if (wasRunning) {
     step.progress(85, `starting on ${target.name}`);
