@@ -67,7 +67,7 @@ export class FakeNode {
         if (!c) return null;
         const cid = [...node.containers].find(([, v]) => v === c)![0];
         return { id: cid, running: c.running, status: c.running ? 'running' : 'exited', exitCode: 0, oomKilled: false, labels: c.labels,
-          hostConfig: { NanoCpus: c.spec.HostConfig?.NanoCpus ?? 0, Memory: c.spec.HostConfig?.Memory ?? 0,
+          health: null, hostConfig: { NanoCpus: c.spec.HostConfig?.NanoCpus ?? 0, Memory: c.spec.HostConfig?.Memory ?? 0,
             MemorySwap: c.spec.HostConfig?.MemorySwap ?? 0, PidsLimit: c.spec.HostConfig?.PidsLimit ?? 0 } } as ContainerState;
       },
       async start(id) { node.enter('start'); node.container(id).running = true; },
