@@ -16,6 +16,9 @@ const OWNED_BY_OPERATION = new Set<EnvironmentState>(['provisioning', 'deleting'
 export async function applyContainerEvent(ctx: Context, nodeId: string, e: ContainerEvent): Promise<void> {
   const env = ctx.repos.environments.get(e.labels[LABEL.environment] ?? '');
   if (!env || env.nodeId !== nodeId) return;
+  // An event of another container of this environment (one a move or a retried create removed,
+  // delivered late) says nothing about the one the environment runs in now.
+  if (env.containerId !== null && e.containerId !== env.containerId && e.action !== 'destroy') return;
   const at = new Date(Math.floor(e.timeNano / 1e6)).toISOString();
   const setState = (state: EnvironmentState) => {
     if (OWNED_BY_OPERATION.has(env.state) || env.state === state) return;
