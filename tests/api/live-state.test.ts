@@ -25,7 +25,7 @@ describe('live state from container events', () => {
     const customer = (await panel.api('POST', '/customers', { name: 'C', email: 'live@example.com' })).body;
     envId = newId('env');
     repos.environments.insert({ id: envId, name: 'site', customerId: customer.id, nodeId, templateId: 'static-site', planId: plan.id,
-      limits: { cpus: 0.5, memoryMb: 128, swapMb: 0, diskMb: 256, pids: 64 } }, []);
+      limits: { cpus: 0.5, memoryMb: 128, swapMb: 0, diskMb: 256, pids: 64, nofile: 1024 } }, []);
     repos.environments.setContainer(envId, 'current-container', null);
     repos.environments.setState(envId, 'running');
   });
@@ -38,9 +38,19 @@ describe('live state from container events', () => {
     expect(panel.ctx.repos.history.page(envId, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
   });
 
+  it('keeps the health check\'s verdict, and forgets it when the container dies', async () => {
+    await applyContainerEvent(panel.ctx, nodeId, { ...event('health_status', 'current-container'), detail: 'unhealthy' });
+    expect(panel.ctx.repos.environments.get(envId)!.health).toBe('unhealthy');
+    await applyContainerEvent(panel.ctx, nodeId, { ...event('health_status', 'current-container'), detail: 'healthy' });
+    expect((await panel.api('GET', `/environments/${envId}`)).body.health).toBe('healthy');
+    await applyContainerEvent(panel.ctx, nodeId, { ...event('health_status', 'removed-container'), detail: 'unhealthy' });
+    expect(panel.ctx.repos.environments.get(envId)!.health).toBe('healthy');
+  });
+
   it('follows its own container', async () => {
     await applyContainerEvent(panel.ctx, nodeId, event('die', 'current-container'));
     expect(panel.ctx.repos.environments.get(envId)!.state).toBe('stopped');
+    expect(panel.ctx.repos.environments.get(envId)!.health).toBeNull();
     await applyContainerEvent(panel.ctx, nodeId, event('start', 'current-container'));
     expect(panel.ctx.repos.environments.get(envId)!.state).toBe('running');
   });
