@@ -73,6 +73,13 @@ export class FakeNode {
       async start(id) { node.enter('start'); node.container(id).running = true; },
       async stop(id) { node.enter('stop'); node.container(id).running = false; },
       async restart(id) { node.enter('restart'); node.container(id).running = true; },
+      async stats(id) {
+        node.enter('stats');
+        const c = node.container(id);
+        return { cpuPercent: c.running ? 1.5 : 0, memoryMb: 12, memoryLimitMb: (c.spec.HostConfig?.Memory ?? 0) / 1048576, pids: 3,
+          netRxBytes: 100, netTxBytes: 200, diskUsedMb: 1, at: new Date().toISOString() };
+      },
+      async logs(id) { node.enter('logs'); node.container(id); return 'started\n'; },
       async update(id, limits: Limits) { node.enter('update'); node.container(id).spec.limits = limits; },
       async remove(id) {
         node.enter('remove');
