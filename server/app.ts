@@ -88,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   await bootstrapAccounts(ctx);
 
   app.setValidatorCompiler(validatorCompiler);
-  registerErrorHandling(app);
+  registerErrorHandling(app, () => repos.nodes.all().map((n) => n.name));
   registerBodyRules(app);
   app.addSchema(ErrorResponse);
   await registerOpenApi(app);

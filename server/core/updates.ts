@@ -5,6 +5,8 @@ export interface PanelUpdate {
   type: 'operation' | 'environment';
   customerId: string | null;
   data: { id: string } & Record<string, unknown>;
+  /** What the customer reads, when it differs from what admins read (an error without node detail). */
+  customerData?: { id: string } & Record<string, unknown>;
 }
 
 export class UpdateBus {

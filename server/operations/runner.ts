@@ -1,8 +1,8 @@
 import type { Repos } from '../db/index.js';
 import type { OperationOf, OperationRecord } from '../db/repos/operations.js';
-import { publicOperation } from '../db/repos/operations.js';
+import { publicOperation, type StoredOperation } from '../db/repos/operations.js';
 import type { CheckpointOf, Operation, OperationKind, ResultOf } from '../domain/operations.js';
-import { KuraError, errorMessage } from '../lib/errors.js';
+import { KuraError, customerSafeMessage, errorMessage } from '../lib/errors.js';
 import type { Logger, OperationQueue } from '../core/context.js';
 import type { UpdateBus } from '../core/updates.js';
 
@@ -33,6 +33,7 @@ export type OperationHandlers = { [K in OperationKind]: OperationHandler<K> };
 export class OperationFailure<K extends OperationKind> extends KuraError {
   constructor(error: KuraError, readonly result: ResultOf<K>) {
     super(error.code, error.message, error.details);
+    this.customerMessage = error.customerMessage;
   }
 }
 
@@ -70,8 +71,9 @@ export class OperationRunner implements OperationQueue {
     return open.length;
   }
 
-  publish(op: Operation & { customerId: string | null }): void {
-    this.updates.publish({ type: 'operation', customerId: op.customerId, data: { ...publicOperation(op) } });
+  publish(op: StoredOperation & { customerId: string | null }): void {
+    this.updates.publish({ type: 'operation', customerId: op.customerId, data: { ...publicOperation(op) },
+      customerData: { ...publicOperation(op, 'customer') } });
   }
 
   /** Stops taking work and waits (bounded) for running operations; what is left resumes at next start. */
@@ -145,7 +147,10 @@ export class OperationRunner implements OperationQueue {
       this.log.error({ operation: op.id, err: errorMessage(cleanupErr) }, 'operation failure cleanup failed');
     }
     const result = error instanceof OperationFailure ? error.result : undefined;
-    this.repos.operations.finish(op.id, 'failed', error.message, { error: { code: error.code, message: error.message }, result });
+    // Customers read the failure without node names, host paths or Docker's words; admins read it whole.
+    const customerMessage = customerSafeMessage(error.code, error.message,
+      { customerMessage: error.customerMessage, nodeNames: this.repos.nodes.all().map((n) => n.name) });
+    this.repos.operations.finish(op.id, 'failed', error.message, { error: { code: error.code, message: error.message, customerMessage }, result });
     this.publish(this.repos.operations.get(op.id)!);
   }
 }
