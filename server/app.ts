@@ -69,7 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     panelId = newId('pnl');
     repos.settings.set('panel_id', panelId);
   }
-  const updates = new UpdateBus();
+  const updates = new UpdateBus((err) => log.error({ err: errorMessage(err) }, 'an update listener failed'));
   const metrics = createMetrics(repos, updates);
   const connectionOf = (nodeId: string): NodeConnection => {
     const c = repos.nodes.connection(nodeId);
