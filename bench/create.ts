@@ -47,9 +47,9 @@ async function main(): Promise<void> {
     const directOnce = async (i: number) => {
       const spec = containerSpec({
         environment: { id: `env_bench${String(i).padStart(15, '0')}`, name: `direct-${i}`, customerId: customer.id,
-          limits: { cpus: 0.25, memoryMb: 64, swapMb: 0, diskMb: 128, pids: 64 },
+          limits: { cpus: 0.25, memoryMb: 64, swapMb: 0, diskMb: 128, pids: 64, nofile: 4096 },
           ports: [{ name: 'http', protocol: 'tcp', containerPort: 8080, hostPort: 31000 + i }] },
-        template, node: { diskQuota: true }, image, panelId: 'bench-direct',
+        template, node: { diskQuota: true, publicHost: labNode.address }, image, panelId: 'bench-direct',
       });
       const t0 = performance.now();
       const c = await direct.createContainer(spec);

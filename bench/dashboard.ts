@@ -29,7 +29,7 @@ const { repos } = ctx;
 
 // 40 nodes, 40 customers, 1200 environments; a few offline nodes, drifted environments, OOMs and failed operations.
 const planId = newId('plan');
-repos.plans.insert({ id: planId, name: 'bench', cpus: 0.5, memoryMb: 256, swapMb: 0, diskMb: 1024, pids: 128 });
+repos.plans.insert({ id: planId, name: 'bench', cpus: 0.5, memoryMb: 256, swapMb: 0, diskMb: 1024, pids: 128, nofile: 4096 });
 const customers = Array.from({ length: NODES }, (_, i) => repos.customers.insert({ id: newId('cus'), name: `Customer ${i}`,
   email: `c${i}@bench.example`, passwordHash: null, limits: { environments: null, cpus: null, memoryMb: null, diskMb: null } }));
 repos.db.transaction(() => {
@@ -41,7 +41,7 @@ repos.db.transaction(() => {
     for (let e = 0; e < PER_NODE; e++) {
       const id = newId('env');
       repos.environments.insert({ id, name: `site-${n}-${e}`, customerId: customers[(n + e) % NODES]!.id, nodeId: node.id,
-        templateId: 'static-site', planId, limits: { cpus: 0.5, memoryMb: 256, swapMb: 0, diskMb: 1024, pids: 128 } },
+        templateId: 'static-site', planId, limits: { cpus: 0.5, memoryMb: 256, swapMb: 0, diskMb: 1024, pids: 128, nofile: 4096 } },
       [{ name: 'http', protocol: 'tcp', containerPort: 8080 }]);
       repos.environments.setState(id, e % 7 === 0 ? 'stopped' : 'running');
       if (e % 29 === 3) repos.environments.setDrift(id, { detectedAt: nowIso(), differences: [{ field: 'Memory', expected: 268435456, actual: 1 }] });

@@ -54,6 +54,12 @@
         el.className = 'state state-' + env.state;
         el.setAttribute('data-state', env.state);
       }
+      var health = document.querySelectorAll('[data-env-health="' + cssEscape(env.id) + '"]');
+      for (var h = 0; h < health.length; h++) {
+        health[h].hidden = !env.health;
+        health[h].textContent = env.health ? (labels['health.' + env.health] || env.health) : '';
+        health[h].className = 'state health-' + (env.health || 'none');
+      }
       var actions = document.querySelectorAll('[data-env-actions="' + cssEscape(env.id) + '"]');
       for (var j = 0; j < actions.length; j++) actions[j].setAttribute('data-state', env.state);
       document.dispatchEvent(new CustomEvent('kura:environment', { detail: env }));

@@ -1,9 +1,13 @@
+import type { EnvironmentHealth } from '../domain/types.js';
+
 /** One container event from a node's Docker event stream, as the panel uses it. */
 export interface ContainerEvent {
   action: string;
   containerId: string;
   labels: Record<string, string>;
   exitCode: number | null;
+  /** What follows the action's colon ("healthy" in "health_status: healthy"), or null. */
+  detail: string | null;
   /** Seconds since the epoch, Docker's resolution for `since`. */
   time: number;
   timeNano: number;
@@ -43,6 +47,7 @@ export function eventParser(onEvent: (e: ContainerEvent) => void): (chunk: Buffe
       onEvent({
         // Actions like "exec_start: sh -c ..." carry their command; only the verb matters here.
         action: raw.Action.split(':')[0]!.trim(),
+        detail: raw.Action.includes(':') ? raw.Action.slice(raw.Action.indexOf(':') + 1).trim() : null,
         containerId: raw.Actor?.ID ?? raw.id ?? '',
         labels: attributes,
         exitCode: exit === undefined ? null : Number(exit),
@@ -51,4 +56,9 @@ export function eventParser(onEvent: (e: ContainerEvent) => void): (chunk: Buffe
       });
     }
   };
+}
+
+/** Docker's word for a health check's verdict, as the panel keeps it ('none' and anything else: no verdict). */
+export function healthOf(status: string | null | undefined): EnvironmentHealth | null {
+  return status === 'starting' || status === 'healthy' || status === 'unhealthy' ? status : null;
 }

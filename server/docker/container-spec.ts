@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { Environment, Limits, NodeRecord, Template } from '../domain/types.js';
 
 export const MIB = 1048576;
+const SECOND = 1e9;
 
 export const LABEL = {
   environment: 'io.kura.environment',
@@ -30,8 +32,8 @@ export function resourceLimits(limits: Limits) {
 
 export interface SpecInput {
   environment: Pick<Environment, 'id' | 'name' | 'customerId' | 'limits' | 'ports'>;
-  template: Pick<Template, 'id' | 'command' | 'env' | 'capabilities' | 'user' | 'workingDir' | 'ports'>;
-  node: Pick<NodeRecord, 'diskQuota'>;
+  template: Pick<Template, 'id' | 'command' | 'env' | 'capabilities' | 'user' | 'workingDir' | 'ports' | 'healthcheck'>;
+  node: Pick<NodeRecord, 'diskQuota' | 'publicHost'>;
   image: string;
   panelId: string;
 }
@@ -44,11 +46,15 @@ export function containerSpec({ environment, template, node, image, panelId }: S
   const network = customerNetworkName(environment.customerId);
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  // Published only on the node's public address, not every address the node has (CIS 5.14);
+  // a public host given as a name cannot be bound, so such a node keeps Docker's default.
+  const hostIp = isIP(node.publicHost) ? node.publicHost : '';
   for (const p of environment.ports) {
     const key = `${p.containerPort}/${p.protocol}`;
     exposed[key] = {};
-    bindings[key] = [{ HostIp: '', HostPort: String(p.hostPort) }];
+    bindings[key] = [{ HostIp: hostIp, HostPort: String(p.hostPort) }];
   }
+  const health = template.healthcheck;
   return {
     name: containerName(environment.id),
     Image: image,
@@ -64,6 +70,11 @@ export function containerSpec({ environment, template, node, image, panelId }: S
       [LABEL.template]: template.id,
     },
     ExposedPorts: exposed,
+    ...(health ? { Healthcheck: {
+      Test: ['CMD', ...health.command],
+      Interval: health.intervalSeconds * SECOND, Timeout: health.timeoutSeconds * SECOND,
+      StartPeriod: health.startPeriodSeconds * SECOND, Retries: health.retries,
+    } } : {}),
     HostConfig: {
       ...resourceLimits(environment.limits),
       ...(node.diskQuota ? { StorageOpt: { size: `${environment.limits.diskMb * MIB}` } } : {}),
@@ -76,6 +87,8 @@ export function containerSpec({ environment, template, node, image, panelId }: S
       Binds: [],
       Mounts: [],
       Devices: [],
+      // Open files per process, soft and hard alike (CIS 5.19): unbounded, one customer could exhaust the node's file table.
+      Ulimits: [{ Name: 'nofile', Soft: environment.limits.nofile, Hard: environment.limits.nofile }],
       PidMode: '',
       IpcMode: 'private',
       UsernsMode: '',

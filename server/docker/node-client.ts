@@ -4,10 +4,10 @@ import https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
-import type { Limits } from '../domain/types.js';
+import type { EnvironmentHealth, Limits } from '../domain/types.js';
 import { BadRequestError, NodeCallError, NodeUnavailableError } from '../lib/errors.js';
 import { CircuitBreaker } from './breaker.js';
-import { eventParser, type ContainerEvent } from './container-events.js';
+import { eventParser, healthOf, type ContainerEvent } from './container-events.js';
 import { nodeError, isNotFound, isConflict } from './errors.js';
 import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
 import type { UsageCounters } from '../domain/usage.js';
@@ -39,6 +39,8 @@ export interface ContainerState {
   oomKilled: boolean;
   labels: Record<string, string>;
   hostConfig: { NanoCpus: number; Memory: number; MemorySwap: number; PidsLimit: number };
+  /** The template's health check's verdict; null when the container has none. */
+  health: EnvironmentHealth | null;
 }
 
 /** A container's new log output, as text. */
@@ -256,6 +258,7 @@ export class NodeClient {
         id: c.Id, running: c.State.Running, status: c.State.Status, exitCode: c.State.ExitCode,
         oomKilled: c.State.OOMKilled, labels: c.Config.Labels ?? {},
         hostConfig: { NanoCpus: hc.NanoCpus, Memory: hc.Memory, MemorySwap: hc.MemorySwap, PidsLimit: hc.PidsLimit },
+        health: healthOf((c.State as { Health?: { Status?: string } }).Health?.Status),
       };
     } catch (err) {
       if (isNotFound(err)) return null;

@@ -18,7 +18,7 @@ export function withEnvironment(a: Allocation, limits: Limits, sign: 1 | -1 = 1)
 
 /** The limits an environment on this plan gets. */
 export function planLimits(plan: Limits): Limits {
-  return { cpus: plan.cpus, memoryMb: plan.memoryMb, swapMb: plan.swapMb, diskMb: plan.diskMb, pids: plan.pids };
+  return { cpus: plan.cpus, memoryMb: plan.memoryMb, swapMb: plan.swapMb, diskMb: plan.diskMb, pids: plan.pids, nofile: plan.nofile };
 }
 
 /** What may be allocated on a node, after overcommit, keeping `headroom` (a share, 0-1) free. */

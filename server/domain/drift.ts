@@ -15,7 +15,9 @@ export function limitDifferences(expected: Limits, actual: ActualLimits): Drift[
   const check = (field: string, want: number, got: number) => {
     if (Math.abs(want - got) > 1e-6) diffs.push({ field, expected: want, actual: got });
   };
-  check('cpus', expected.cpus, round(actual.NanoCpus / 1e9));
+  // Compared in Docker's own unit: a plan may give any fraction of a CPU, and rounding the
+  // container's figure first would call a 0.3333-CPU plan drifted on every reconcile.
+  if (Math.round(expected.cpus * 1e9) !== actual.NanoCpus) diffs.push({ field: 'cpus', expected: expected.cpus, actual: actual.NanoCpus / 1e9 });
   check('memoryMb', expected.memoryMb, round(actual.Memory / MIB));
   // Docker reports -1 for unlimited swap; with swap accounting off it echoes what was asked.
   check('swapMb', expected.swapMb, actual.MemorySwap < 0 ? -1 : round((actual.MemorySwap - actual.Memory) / MIB));

@@ -71,10 +71,14 @@ export function firstCopy(changes: Change[]): CopyPlan {
 /**
  * The final sync, made with the source stopped: whatever changed since the first copy
  * (a different size, mode or nanosecond mtime, or new), copied from its highest new
- * ancestor, and whatever the target holds that the source no longer does, removed.
+ * ancestor, and whatever the target holds that the source no longer does, removed. Its
+ * `remove` is complete on its own: a template path deleted before the first copy and
+ * still deleted is among Docker's deleted paths now, and one created again since is not.
  */
 export function finalSync(first: { changes: Change[]; stats: Map<string, Stat | null> }, now: { changes: Change[]; stats: Map<string, Stat | null> }): CopyPlan {
   const known = new Set(first.changes.filter((c) => c.kind !== 'deleted').map((c) => c.path));
+  // What the first copy saw as a leaf (a file) and is now a parent was replaced by a directory.
+  const firstLeaves = new Set(leavesOf(first.changes));
   const addedNow = new Set(now.changes.filter((c) => c.kind === 'added').map((c) => c.path));
   const leaves = leavesOf(now.changes);
   const copy: string[] = [];
@@ -82,18 +86,19 @@ export function finalSync(first: { changes: Change[]; stats: Map<string, Stat | 
     const before = first.stats.get(leaf);
     const after = now.stats.get(leaf);
     if (after && before && before.size === after.size && before.mode === after.mode && before.mtime === after.mtime) continue;
-    // Copy from the highest ancestor the target does not have yet.
+    // Copy from the highest ancestor the target does not have yet, or has as a file.
     let root = leaf;
-    for (let p = parentOf(leaf); p !== '/' && addedNow.has(p) && !known.has(p); p = parentOf(p)) root = p;
+    for (let p = parentOf(leaf); p !== '/' && addedNow.has(p) && (!known.has(p) || firstLeaves.has(p)); p = parentOf(p)) root = p;
     copy.push(root);
   }
   const presentNow = new Set(now.changes.filter((c) => c.kind !== 'deleted').map((c) => c.path));
-  const remove = now.changes.filter((c) => c.kind === 'deleted').map((c) => c.path);
+  const deletedNow = new Set(now.changes.filter((c) => c.kind === 'deleted').map((c) => c.path));
+  const remove = [...deletedNow];
   for (const c of first.changes) {
     // Added before the first copy and gone since: the target has it and must not.
     if (c.kind === 'added' && !presentNow.has(c.path)) remove.push(c.path);
-    // Changed before and back to the template's content since: copy the source's version again.
-    if (c.kind === 'changed' && !presentNow.has(c.path) && first.stats.has(c.path)) copy.push(c.path);
+    // Changed before and back to the template's content since (not deleted): copy the source's version again.
+    if (c.kind === 'changed' && !presentNow.has(c.path) && !deletedNow.has(c.path) && first.stats.has(c.path)) copy.push(c.path);
   }
   const removeOut = outermost(remove).filter((p) => !copy.includes(p));
   return { copy: outermost(copy), remove: removeOut, leaves };

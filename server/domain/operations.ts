@@ -38,6 +38,8 @@ const None = Type.Object({}, { additionalProperties: false });
 
 const LimitsSchema = Type.Object({
   cpus: Type.Number(), memoryMb: Type.Number(), swapMb: Type.Number(), diskMb: Type.Number(), pids: Type.Number(),
+  /** Absent in operations recorded before plans had it. */
+  nofile: Type.Optional(Type.Number()),
 });
 
 const PortBindingSchema = Type.Object({

@@ -6,6 +6,8 @@ export interface Limits {
   swapMb: number;
   diskMb: number;
   pids: number;
+  /** Open files per process (the nofile ulimit). Set when a container is made: a change applies at the next one. */
+  nofile: number;
 }
 
 export interface Plan extends Limits {
@@ -62,6 +64,9 @@ export interface Customer {
   updatedAt: string;
 }
 
+/** What the template's health check last said; null when the template has none or it has not run yet. */
+export type EnvironmentHealth = 'starting' | 'healthy' | 'unhealthy';
+
 export type EnvironmentState =
   | 'provisioning' | 'running' | 'stopped' | 'error' | 'migrating' | 'deleting' | 'unknown';
 
@@ -87,6 +92,7 @@ export interface Environment {
   ports: PortBinding[];
   /** How the container differs from what the panel wants, when it does. */
   drift: Drift | null;
+  health: EnvironmentHealth | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -124,6 +130,8 @@ export interface Template {
   defaults: { plan: string } | null;
   /** Absolute path of the template's folder, for its overlay files. */
   dir: string;
+  /** How Docker checks the environment serves (CIS 5.27); null: no check. */
+  healthcheck: { command: string[]; intervalSeconds: number; timeoutSeconds: number; startPeriodSeconds: number; retries: number } | null;
 }
 
 /** Who is calling: the admin, or one customer. */

@@ -1,5 +1,5 @@
 import { LABEL } from '../docker/container-spec.js';
-import type { ContainerEvent } from '../docker/container-events.js';
+import { healthOf, type ContainerEvent } from '../docker/container-events.js';
 import type { EnvironmentState } from '../domain/types.js';
 import { nowIso } from '../lib/ids.js';
 import type { Context } from '../core/context.js';
@@ -16,6 +16,9 @@ const OWNED_BY_OPERATION = new Set<EnvironmentState>(['provisioning', 'deleting'
 export async function applyContainerEvent(ctx: Context, nodeId: string, e: ContainerEvent): Promise<void> {
   const env = ctx.repos.environments.get(e.labels[LABEL.environment] ?? '');
   if (!env || env.nodeId !== nodeId) return;
+  // An event of another container of this environment (one a move or a retried create removed,
+  // delivered late) says nothing about the one the environment runs in now.
+  if (env.containerId !== null && e.containerId !== env.containerId && e.action !== 'destroy') return;
   const at = new Date(Math.floor(e.timeNano / 1e6)).toISOString();
   const setState = (state: EnvironmentState) => {
     if (OWNED_BY_OPERATION.has(env.state) || env.state === state) return;
@@ -28,6 +31,7 @@ export async function applyContainerEvent(ctx: Context, nodeId: string, e: Conta
       if (env.drift?.differences.some((d) => d.field === 'state')) ctx.repos.environments.setDrift(env.id, null);
       break;
     case 'die':
+      if (env.health !== null) ctx.repos.environments.setHealth(env.id, null);
       ctx.repos.history.add(env.id, 'died', { at, exitCode: e.exitCode, message: `exit code ${e.exitCode ?? 'unknown'}` });
       setState('stopped');
       break;
@@ -52,6 +56,13 @@ export async function applyContainerEvent(ctx: Context, nodeId: string, e: Conta
     case 'update':
       await reconcileEnvironment(ctx, env.id);
       break;
+    case 'health_status': {
+      // The template's health check ran (CIS 5.27): the environment shows whether it serves, not only that it runs.
+      const health = healthOf(e.detail);
+      if (health === env.health) return;
+      ctx.repos.environments.setHealth(env.id, health);
+      break;
+    }
     default:
       return;
   }

@@ -95,6 +95,7 @@ export async function reconcileEnvironment(ctx: Context, id: string): Promise<bo
       ctx.log.error({ environment: env.id, err: errorMessage(err) }, 'could not restore drifted limits');
     }
   }
+  if (actual.health !== env.health) ctx.repos.environments.setHealth(env.id, actual.health);
   const state = actual.running ? 'running' : 'stopped';
   const stoppedOutOfBand = !actual.running && env.desiredState === 'running';
   const drift: Drift | null = stoppedOutOfBand
@@ -103,7 +104,7 @@ export async function reconcileEnvironment(ctx: Context, id: string): Promise<bo
   const driftChanged = JSON.stringify(drift?.differences ?? null) !== JSON.stringify(env.drift?.differences ?? null);
   if (driftChanged && differences.length === 0) ctx.repos.environments.setDrift(env.id, drift);
   if (env.state !== state) setEnvironmentState(ctx, env.id, state);
-  else if (driftChanged || differences.length > 0) publishEnvironment(ctx, env.id);
+  else if (driftChanged || differences.length > 0 || actual.health !== env.health) publishEnvironment(ctx, env.id);
   return differences.length > 0 || stoppedOutOfBand;
 }
 

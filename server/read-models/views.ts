@@ -8,7 +8,7 @@ export function environmentView(ctx: Context, env: Environment, hosts?: Map<stri
   const host = hosts ? (hosts.get(env.nodeId) ?? null) : (ctx.repos.nodes.get(env.nodeId)?.publicHost ?? null);
   return {
     id: env.id, name: env.name, customerId: env.customerId, nodeId: env.nodeId, templateId: env.templateId,
-    planId: env.planId, state: env.state, limits: env.limits, drift: env.drift,
+    planId: env.planId, state: env.state, health: env.health, limits: env.limits, drift: env.drift,
     endpoints: env.ports.map((p) => ({ name: p.name, protocol: p.protocol, host, port: p.hostPort })),
     createdAt: env.createdAt, updatedAt: env.updatedAt,
   };
@@ -27,7 +27,7 @@ export function nodeView(node: NodeRecord, allocated: Allocation) {
 }
 
 export function planView(p: Plan) {
-  return { id: p.id, name: p.name, cpus: p.cpus, memoryMb: p.memoryMb, swapMb: p.swapMb, diskMb: p.diskMb, pids: p.pids,
+  return { id: p.id, name: p.name, cpus: p.cpus, memoryMb: p.memoryMb, swapMb: p.swapMb, diskMb: p.diskMb, pids: p.pids, nofile: p.nofile,
     createdAt: p.createdAt, updatedAt: p.updatedAt };
 }
 

@@ -113,7 +113,7 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
     if (current.planId !== previous.planId) throw new ConflictError('the environment\'s plan changed meanwhile; try again');
     const delta: Limits = {
       cpus: limits.cpus - current.limits.cpus, memoryMb: limits.memoryMb - current.limits.memoryMb,
-      swapMb: 0, diskMb: 0, pids: 0,
+      swapMb: 0, diskMb: 0, pids: 0, nofile: 0,
     };
     const customer = ctx.repos.customers.get(env.customerId)!;
     checkCustomerLimits(customer.limits, ctx.repos.customers.usage(env.customerId), delta, { adding: false });

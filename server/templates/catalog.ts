@@ -40,6 +40,14 @@ const TemplateFile = Type.Object({
   env: Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), Type.String({ maxLength: 4096 })),
   workingDir: Type.Optional(Type.Union([Type.String({ pattern: '^/[A-Za-z0-9._/-]{0,200}$' }), Type.Null()])),
   defaults: Type.Union([Type.Object({ plan: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }), Type.Null()]),
+  /** A command run inside the environment (no shell) whose exit status says whether it serves. */
+  healthcheck: Type.Optional(Type.Object({
+    command: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { minItems: 1, maxItems: 16 }),
+    intervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 300 })),
+    startPeriodSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600 })),
+    retries: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 type TemplateFile = Static<typeof TemplateFile>;
 
@@ -97,5 +105,9 @@ export function parseTemplate(id: string, folder: string): Template {
     ports: t.ports, dataPath: t.dataPath, capabilities: t.capabilities, command: t.command, env: t.env,
     user: t.user ?? null, workingDir: t.workingDir ?? null,
     defaults: t.defaults === null ? null : { plan: t.defaults.plan }, dir: folder,
+    healthcheck: t.healthcheck ? {
+      command: t.healthcheck.command, intervalSeconds: t.healthcheck.intervalSeconds ?? 30, timeoutSeconds: t.healthcheck.timeoutSeconds ?? 5,
+      startPeriodSeconds: t.healthcheck.startPeriodSeconds ?? 10, retries: t.healthcheck.retries ?? 3,
+    } : null,
   };
 }

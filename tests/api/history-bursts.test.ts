@@ -26,7 +26,7 @@ describe('history under a burst of events', () => {
   const rows = () => (fleet.panel.ctx.repos.db.prepare('SELECT COUNT(*) AS n FROM environment_events WHERE environment_id = ?')
     .get(envId) as { n: number }).n;
   const event = (action: string, at: number, exitCode: number | null = null) => applyContainerEvent(fleet.panel.ctx, nodeId,
-    { action, containerId, labels: { 'io.kura.environment': envId }, exitCode, time: Math.floor(at / 1000), timeNano: at * 1e6 });
+    { action, containerId, labels: { 'io.kura.environment': envId }, exitCode, detail: null, time: Math.floor(at / 1000), timeNano: at * 1e6 });
 
   it('counts 5000 OOM kills a few milliseconds apart on one row', async () => {
     const before = rows();

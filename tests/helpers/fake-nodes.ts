@@ -90,12 +90,19 @@ export class FakeNode {
         if (!c) return null;
         const cid = [...node.containers].find(([, v]) => v === c)![0];
         return { id: cid, running: c.running, status: c.running ? 'running' : 'exited', exitCode: 0, oomKilled: false, labels: c.labels,
-          hostConfig: { NanoCpus: c.spec.HostConfig?.NanoCpus ?? 0, Memory: c.spec.HostConfig?.Memory ?? 0,
+          health: null, hostConfig: { NanoCpus: c.spec.HostConfig?.NanoCpus ?? 0, Memory: c.spec.HostConfig?.Memory ?? 0,
             MemorySwap: c.spec.HostConfig?.MemorySwap ?? 0, PidsLimit: c.spec.HostConfig?.PidsLimit ?? 0 } } as ContainerState;
       },
       async start(id) { node.enter('start'); await node.held('start'); node.container(id).running = true; },
       async stop(id) { node.enter('stop'); node.container(id).running = false; },
       async restart(id) { node.enter('restart'); node.container(id).running = true; },
+      async stats(id) {
+        node.enter('stats');
+        const c = node.container(id);
+        return { cpuPercent: c.running ? 1.5 : 0, memoryMb: 12, memoryLimitMb: (c.spec.HostConfig?.Memory ?? 0) / 1048576, pids: 3,
+          netRxBytes: 100, netTxBytes: 200, diskUsedMb: 1, at: new Date().toISOString() };
+      },
+      async logs(id) { node.enter('logs'); node.container(id); return 'started\n'; },
       async update(id, limits: Limits) { node.enter('update'); await node.held('update'); node.container(id).spec.limits = limits; },
       async remove(id) {
         node.enter('remove');

@@ -83,7 +83,7 @@ describe('environment lifecycle on a real node, checked with the docker CLI', ()
     const resized = await inspect(node(), name);
     expect(resized.HostConfig).toMatchObject({ NanoCpus: 1e9, Memory: 256 * 1048576, MemorySwap: 320 * 1048576, PidsLimit: 128 });
     expect(resized.State.Running).toBe(true);
-    expect((await panel.api('GET', `/environments/${env.id}`)).body.limits).toEqual({ cpus: 1, memoryMb: 256, swapMb: 64, diskMb: 256, pids: 128 });
+    expect((await panel.api('GET', `/environments/${env.id}`)).body.limits).toEqual({ cpus: 1, memoryMb: 256, swapMb: 64, diskMb: 256, pids: 128, nofile: 16384 });
 
     const stats = await panel.api('GET', `/environments/${env.id}/stats`);
     expect(stats.status).toBe(200);

@@ -11,7 +11,7 @@ function node(id: string, over: Partial<NodeRecord> = {}): NodeRecord {
   };
 }
 const empty = { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 };
-const plan: Limits = { cpus: 1, memoryMb: 1024, swapMb: 0, diskMb: 1024, pids: 100 };
+const plan: Limits = { cpus: 1, memoryMb: 1024, swapMb: 0, diskMb: 1024, pids: 100, nofile: 4096 };
 
 describe('placement', () => {
   it('picks the node with the most free capacity', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkCustomerLimits } from '../../server/domain/quotas.js';
 import { QuotaExceededError } from '../../server/lib/errors.js';
 
-const plan = { cpus: 1, memoryMb: 512, swapMb: 0, diskMb: 1024, pids: 64 };
+const plan = { cpus: 1, memoryMb: 512, swapMb: 0, diskMb: 1024, pids: 64, nofile: 4096 };
 const none = { environments: null, cpus: null, memoryMb: null, diskMb: null };
 
 describe('customer limits', () => {

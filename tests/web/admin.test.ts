@@ -158,7 +158,7 @@ describe('admin console pages: plans, customers, templates, environments, operat
       maxEnvironments: 30, diskQuota: false, allowUnenforcedDisk: true, dockerVersion: 'test', storageDriver: 'overlay2' });
     const plan = repos.plans.byName('small-plus')!;
     const other = repos.customers.byEmail('cafe@kura.example')!;
-    const limits = { cpus: plan.cpus, memoryMb: plan.memoryMb, swapMb: plan.swapMb, diskMb: plan.diskMb, pids: plan.pids };
+    const limits = { cpus: plan.cpus, memoryMb: plan.memoryMb, swapMb: plan.swapMb, diskMb: plan.diskMb, pids: plan.pids, nofile: plan.nofile };
     const seed = (name: string, owner: string, state: EnvironmentState) => {
       const id = newId('env');
       repos.environments.insert({ id, name, customerId: owner, nodeId, templateId: 'x', planId: plan.id, limits }, []);

@@ -1,12 +1,12 @@
 import type { Db } from '../connection.js';
-import type { Drift, Environment, EnvironmentState, Limits, PortBinding } from '../../domain/types.js';
+import type { Drift, Environment, EnvironmentHealth, EnvironmentState, Limits, PortBinding } from '../../domain/types.js';
 import { nowIso } from '../../lib/ids.js';
 import { NoCapacityError } from '../../lib/errors.js';
 
 interface EnvRow {
   id: string; name: string; customer_id: string; node_id: string; template_id: string; plan_id: string;
   state: EnvironmentState; desired_state: 'running' | 'stopped'; cpus: number; memory_mb: number; swap_mb: number;
-  disk_mb: number; pids: number; image_id: string | null; container_id: string | null; drift: string | null;
+  disk_mb: number; pids: number; nofile: number; health: EnvironmentHealth | null; image_id: string | null; container_id: string | null; drift: string | null;
   created_at: string; updated_at: string;
 }
 interface PortRow { environment_id: string; name: string; protocol: 'tcp' | 'udp'; container_port: number; host_port: number }
@@ -24,9 +24,9 @@ export const PORT_RANGE = { first: 20000, last: 32767 };
 export function environmentsRepo(db: Db) {
   const q = {
     insert: db.prepare(`INSERT INTO environments (id, name, customer_id, node_id, template_id, plan_id, state, desired_state,
-      cpus, memory_mb, swap_mb, disk_mb, pids, created_at, updated_at)
+      cpus, memory_mb, swap_mb, disk_mb, pids, nofile, created_at, updated_at)
       VALUES (@id, @name, @customerId, @nodeId, @templateId, @planId, 'provisioning', 'running', @cpus, @memoryMb, @swapMb,
-      @diskMb, @pids, @now, @now)`),
+      @diskMb, @pids, @nofile, @now, @now)`),
     insertPort: db.prepare(`INSERT INTO environment_ports (environment_id, node_id, name, protocol, container_port, host_port)
       VALUES (?, ?, ?, ?, ?, ?)`),
     usedPorts: db.prepare('SELECT host_port FROM environment_ports WHERE node_id = ? AND protocol = ? ORDER BY host_port'),
@@ -45,8 +45,9 @@ export function environmentsRepo(db: Db) {
     moveNode: db.prepare('UPDATE environments SET node_id = ?, container_id = ?, image_id = ?, updated_at = ? WHERE id = ?'),
     movePortNode: db.prepare('UPDATE environment_ports SET node_id = ?, host_port = ? WHERE environment_id = ? AND name = ?'),
     setPlan: db.prepare(`UPDATE environments SET plan_id = @planId, cpus = @cpus, memory_mb = @memoryMb, swap_mb = @swapMb,
-      disk_mb = @diskMb, pids = @pids, held_cpus = @heldCpus, held_memory_mb = @heldMemoryMb, updated_at = @now WHERE id = @id`),
+      disk_mb = @diskMb, pids = @pids, nofile = @nofile, held_cpus = @heldCpus, held_memory_mb = @heldMemoryMb, updated_at = @now WHERE id = @id`),
     releaseHold: db.prepare('UPDATE environments SET held_cpus = NULL, held_memory_mb = NULL, updated_at = ? WHERE id = ?'),
+    setHealth: db.prepare('UPDATE environments SET health = ?, updated_at = ? WHERE id = ?'),
     remove: db.prepare('DELETE FROM environments WHERE id = ?'),
     movePort: db.prepare('UPDATE environment_ports SET host_port = ? WHERE environment_id = ? AND name = ?'),
     count: db.prepare('SELECT COUNT(*) AS n FROM environments WHERE node_id = ?'),
@@ -58,7 +59,8 @@ export function environmentsRepo(db: Db) {
   const toEnv = (r: EnvRow, ports: PortBinding[]): Environment => ({
     id: r.id, name: r.name, customerId: r.customer_id, nodeId: r.node_id, templateId: r.template_id, planId: r.plan_id,
     state: r.state, desiredState: r.desired_state,
-    limits: { cpus: r.cpus, memoryMb: r.memory_mb, swapMb: r.swap_mb, diskMb: r.disk_mb, pids: r.pids },
+    limits: { cpus: r.cpus, memoryMb: r.memory_mb, swapMb: r.swap_mb, diskMb: r.disk_mb, pids: r.pids, nofile: r.nofile },
+    health: r.health,
     imageId: r.image_id, containerId: r.container_id, ports, drift: r.drift ? JSON.parse(r.drift) as Drift : null,
     createdAt: r.created_at, updatedAt: r.updated_at,
   });
@@ -132,6 +134,10 @@ export function environmentsRepo(db: Db) {
     setContainer(id: string, containerId: string | null, imageId: string | null): void {
       changed();
       q.setContainer.run(containerId, imageId, nowIso(), id);
+    },
+    setHealth(id: string, health: EnvironmentHealth | null): void {
+      changed();
+      q.setHealth.run(health, nowIso(), id);
     },
     /**
      * Puts the environment on a plan. `hold` (a plan change in flight) keeps the old plan's CPU

@@ -4,21 +4,21 @@ import type { Plan } from '../../domain/types.js';
 import { nowIso } from '../../lib/ids.js';
 
 interface PlanRow {
-  id: string; name: string; cpus: number; memory_mb: number; swap_mb: number; disk_mb: number; pids: number;
+  id: string; name: string; cpus: number; memory_mb: number; swap_mb: number; disk_mb: number; pids: number; nofile: number;
   created_at: string; updated_at: string;
 }
 
 const toPlan = (r: PlanRow): Plan => ({
-  id: r.id, name: r.name, cpus: r.cpus, memoryMb: r.memory_mb, swapMb: r.swap_mb, diskMb: r.disk_mb, pids: r.pids,
+  id: r.id, name: r.name, cpus: r.cpus, memoryMb: r.memory_mb, swapMb: r.swap_mb, diskMb: r.disk_mb, pids: r.pids, nofile: r.nofile,
   createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
 export function plansRepo(db: Db) {
   const q = {
-    insert: db.prepare(`INSERT INTO plans (id, name, cpus, memory_mb, swap_mb, disk_mb, pids, created_at, updated_at)
-      VALUES (@id, @name, @cpus, @memoryMb, @swapMb, @diskMb, @pids, @now, @now)`),
+    insert: db.prepare(`INSERT INTO plans (id, name, cpus, memory_mb, swap_mb, disk_mb, pids, nofile, created_at, updated_at)
+      VALUES (@id, @name, @cpus, @memoryMb, @swapMb, @diskMb, @pids, @nofile, @now, @now)`),
     update: db.prepare(`UPDATE plans SET name = @name, cpus = @cpus, memory_mb = @memoryMb, swap_mb = @swapMb,
-      disk_mb = @diskMb, pids = @pids, updated_at = @now WHERE id = @id`),
+      disk_mb = @diskMb, pids = @pids, nofile = @nofile, updated_at = @now WHERE id = @id`),
     get: db.prepare('SELECT * FROM plans WHERE id = ?'),
     byName: db.prepare('SELECT * FROM plans WHERE name = ?'),
     page: db.prepare('SELECT * FROM plans WHERE id > ? ORDER BY id LIMIT ?'),

@@ -14,9 +14,12 @@ const fields = {
   swapMb: Type.Integer({ minimum: 0, maximum: 16 * 1048576 }),
   diskMb: Type.Integer({ minimum: 64, maximum: 1 << 30 }),
   pids: Type.Integer({ minimum: 16, maximum: 4194304 }),
+  nofile: Type.Integer({ minimum: 64, maximum: 1048576,
+    description: 'open files per process (the nofile ulimit, default 16384); a change reaches an environment when its container is next made (reinstall, move)' }),
 };
 
-export const CreatePlanBody = Type.Object({ ...fields, swapMb: Type.Optional(fields.swapMb) }, { additionalProperties: false });
+export const CreatePlanBody = Type.Object({ ...fields, swapMb: Type.Optional(fields.swapMb), nofile: Type.Optional(fields.nofile) },
+  { additionalProperties: false });
 export const UpdatePlanBody = Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 });
 
 export const planRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {

@@ -26,7 +26,7 @@ export const ListQuery = {
 export const page = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
 export const Limits = Type.Object({
-  cpus: Type.Number(), memoryMb: Type.Integer(), swapMb: Type.Integer(), diskMb: Type.Integer(), pids: Type.Integer(),
+  cpus: Type.Number(), memoryMb: Type.Integer(), swapMb: Type.Integer(), diskMb: Type.Integer(), pids: Type.Integer(), nofile: Type.Integer(),
 });
 
 export const Operation = Type.Object({
@@ -51,7 +51,7 @@ export const Node = Type.Object({
 
 export const Plan = Type.Object({
   id: Type.String(), name: Type.String(), cpus: Type.Number(), memoryMb: Type.Integer(), swapMb: Type.Integer(),
-  diskMb: Type.Integer(), pids: Type.Integer(), createdAt: Timestamp, updatedAt: Timestamp,
+  diskMb: Type.Integer(), pids: Type.Integer(), nofile: Type.Integer(), createdAt: Timestamp, updatedAt: Timestamp,
 });
 
 const LimitValue = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -86,7 +86,10 @@ export const EnvironmentState = Type.Union([
 
 export const Environment = Type.Object({
   id: Type.String(), name: Type.String(), customerId: Type.String(), nodeId: Type.String(), templateId: Type.String(),
-  planId: Type.String(), state: EnvironmentState, limits: Limits,
+  planId: Type.String(), state: EnvironmentState,
+  health: Type.Union([Type.Literal('starting'), Type.Literal('healthy'), Type.Literal('unhealthy'), Type.Null()],
+    { description: 'what the template\'s health check last said; null when the template has none or the environment is not running' }),
+  limits: Limits,
   drift: Type.Union([Type.Object({
     detectedAt: Timestamp,
     differences: Type.Array(Type.Object({ field: Type.String(), expected: Type.Union([Type.String(), Type.Number(), Type.Boolean()]),

@@ -95,7 +95,9 @@ async function move(ctx: Context, env: Environment, p: MoveParams, step: StepCon
   assertCopyFitsDisk(env, statsNow);
   const last = finalSync({ changes: before, stats }, { changes: after, stats: statsNow });
   const lastBytes = await copyPaths(from, to, last.copy);
-  const remove = [...new Set([...plan.remove, ...last.remove])];
+  // The final sync's list alone: the first copy's would also delete a template file the
+  // customer deleted and then created again, after the final sync had copied it.
+  const remove = last.remove;
 
   if (wasRunning) {
     step.progress(85, `starting on ${target.name}`);

@@ -23,8 +23,9 @@ export function resizeHandler(ctx: Context): OperationHandler<'resize'> {
     },
     onFailure(op) {
       const { previous } = op.params;
-      if (ctx.repos.environments.get(op.resource.id)) {
-        ctx.repos.environments.setPlan(op.resource.id, previous.planId, previous.limits);
+      const env = ctx.repos.environments.get(op.resource.id);
+      if (env) {
+        ctx.repos.environments.setPlan(op.resource.id, previous.planId, { ...env.limits, ...previous.limits });
         publishEnvironment(ctx, op.resource.id);
       }
     },

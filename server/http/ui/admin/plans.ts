@@ -14,6 +14,7 @@ function planInput(body: unknown) {
   return defined({
     name: form.text(body, 'name'), cpus: form.number(body, 'cpus'), memoryMb: form.number(body, 'memoryMb'),
     swapMb: form.number(body, 'swapMb'), diskMb: form.number(body, 'diskMb'), pids: form.number(body, 'pids'),
+    nofile: form.number(body, 'nofile'),
   });
 }
 
@@ -34,7 +35,7 @@ export const planPages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
   });
 
   app.get('/plans/new', async (request, reply) =>
-    renderForm(request, reply, { values: { cpus: 1, memoryMb: 512, swapMb: 0, diskMb: 2048, pids: 256 } }));
+    renderForm(request, reply, { values: { cpus: 1, memoryMb: 512, swapMb: 0, diskMb: 2048, pids: 256, nofile: 16384 } }));
 
   app.post('/plans', async (request, reply) => {
     const input = planInput(request.body);
