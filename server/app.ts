@@ -33,6 +33,7 @@ import { webUi } from './http/ui/index.js';
 import { webAssets } from './http/ui/assets.js';
 import { loadLocales } from './http/ui/i18n.js';
 import { viewEngine } from './http/ui/view-engine.js';
+import { requestLogSerializer } from './http/log-redaction.js';
 import { ROOT } from './config.js';
 
 export interface AppDeps {
@@ -68,7 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     panelId = newId('pnl');
     repos.settings.set('panel_id', panelId);
   }
-  const updates = new UpdateBus();
+  const updates = new UpdateBus((err) => log.error({ err: errorMessage(err) }, 'an update listener failed'));
   const metrics = createMetrics(repos, updates);
   const connectionOf = (nodeId: string): NodeConnection => {
     const c = repos.nodes.connection(nodeId);
@@ -87,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   await bootstrapAccounts(ctx);
 
   app.setValidatorCompiler(validatorCompiler);
-  registerErrorHandling(app);
+  registerErrorHandling(app, () => repos.nodes.all().map((n) => n.name));
   registerBodyRules(app);
   app.addSchema(ErrorResponse);
   await registerOpenApi(app);
@@ -132,9 +133,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
 }
 
 /** The panel's JSON log: off, on standard output, or appended to KURA_LOG_FILE. */
-function loggerOptions(config: Config): false | { level: string; redact: string[]; file?: string } {
+function loggerOptions(config: Config): false | { level: string; redact: string[]; serializers: { req: typeof requestLogSerializer }; file?: string } {
   if (config.logLevel === 'silent') return false;
-  const options = { level: config.logLevel, redact: ['req.headers.authorization'] };
+  // Secrets in URLs (invite links) are redacted by the request serializer.
+  const options = { level: config.logLevel, redact: ['req.headers.authorization'], serializers: { req: requestLogSerializer } };
   if (!config.logFile) return options;
   // Opened once here so that a missing folder or an unwritable file stops the start with a
   // plain message: the logger opens it asynchronously, and its failure would be an uncaught error.

@@ -11,6 +11,7 @@ import type { Metrics } from './metrics.js';
 export interface Logger {
   info(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
   debug?(obj: object, msg: string): void;
 }
 

@@ -1,26 +1,40 @@
-import { EventEmitter } from 'node:events';
-
 /** A lifecycle or operation event; `customerId` decides who may see it (null: admins only). */
 export interface PanelUpdate {
   type: 'operation' | 'environment';
   customerId: string | null;
   data: { id: string } & Record<string, unknown>;
+  /** What the customer reads, when it differs from what admins read (an error without node detail). */
+  customerData?: { id: string } & Record<string, unknown>;
 }
 
+/**
+ * The panel's pub/sub. Every listener is called on its own: one that throws (a closed stream,
+ * a database read that fails) is reported and never reaches the publisher, which is often
+ * the operation runner recording an outcome.
+ */
 export class UpdateBus {
-  private readonly emitter = new EventEmitter();
+  private readonly listeners = new Set<(event: PanelUpdate) => void>();
 
-  constructor() {
-    // Every SSE client and every /wait call listens; the default cap of 10 is not a leak signal here.
-    this.emitter.setMaxListeners(0);
-  }
+  constructor(private readonly onListenerError: (err: unknown) => void = () => {}) {}
 
   publish(event: PanelUpdate): void {
-    this.emitter.emit('event', event);
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (err) {
+        try {
+          this.onListenerError(err);
+        } catch {
+          // Reporting failed as well; the publisher must still not see it.
+        }
+      }
+    }
   }
 
   subscribe(listener: (event: PanelUpdate) => void): () => void {
-    this.emitter.on('event', listener);
-    return () => this.emitter.off('event', listener);
+    // Wrapped, so the same function subscribed twice is two subscriptions, as with an EventEmitter.
+    const own = (event: PanelUpdate) => listener(event);
+    this.listeners.add(own);
+    return () => void this.listeners.delete(own);
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorObject } from 'ajv';
-import { KuraError, STATUS_OF, type ErrorCode } from '../lib/errors.js';
+import { customerSafeDetails, customerSafeMessage, KuraError, STATUS_OF, type ErrorCode } from '../lib/errors.js';
 import { describeError, failingField } from './validation.js';
 
 export interface ErrorBody {
@@ -12,9 +12,25 @@ const CODE_OF_STATUS: Record<number, ErrorCode> = {
   413: 'bad_request', 415: 'bad_request', 422: 'idempotency_mismatch', 429: 'rate_limited', 503: 'node_unavailable',
 };
 
+/**
+ * Who reads an error: admins get the full detail (node, call, Docker's words); everyone else
+ * (customers, and callers not signed in) gets words that name no node and no host path.
+ */
+export interface ErrorAudience {
+  admin: boolean;
+  /** The registered nodes' names, to keep them out of what customers read. */
+  nodeNames?: () => readonly string[];
+}
+const ADMIN: ErrorAudience = { admin: true };
+
 /** Maps any error to the contract's shape; bad input is always a 4xx, never a 500. */
-export function toErrorBody(err: FastifyError | KuraError | Error): { status: number; body: ErrorBody } {
+export function toErrorBody(err: FastifyError | KuraError | Error, audience: ErrorAudience = ADMIN): { status: number; body: ErrorBody } {
   if (err instanceof KuraError) {
+    if (!audience.admin) {
+      const details = customerSafeDetails(err.details);
+      const message = customerSafeMessage(err.code, err.message, { customerMessage: err.customerMessage, nodeNames: audience.nodeNames?.() ?? [] });
+      return { status: err.status, body: { error: { code: err.code, message, ...(details ? { details } : {}) } } };
+    }
     return { status: err.status, body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } } };
   }
   const fe = err as FastifyError & { validation?: ErrorObject[]; validationContext?: string };
@@ -57,9 +73,9 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
   void reply.code(status).type('application/json').send(body);
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, nodeNames: () => readonly string[]): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const { status, body } = toErrorBody(err);
+    const { status, body } = toErrorBody(err, { admin: request.principal?.kind === 'admin', nodeNames });
     if (status >= 500) request.log.error({ err }, 'request failed');
     void reply.code(status).type('application/json').send(body);
   });

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KuraError } from '../lib/errors.js';
 import { principalOwner } from '../services/auth.js';
 import type { IdempotencyRepo } from '../db/repos/idempotency.js';
+import type { SecretBox } from '../lib/secrets.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,8 +16,10 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 /**
  * `Idempotency-Key` on POST: the first response for a key is stored and replayed for
  * a repeat with the same body; a different body with the same key is refused (422).
+ * Stored bodies are sealed with the panel's key: a response can carry a secret (a new
+ * token's value), and the replay table must not keep one readable for 48 hours.
  */
-export function registerIdempotency(app: FastifyInstance, repo: IdempotencyRepo): void {
+export function registerIdempotency(app: FastifyInstance, repo: IdempotencyRepo, secrets: SecretBox): void {
   app.decorateRequest('idempotency', null);
 
   app.addHook('preHandler', async (request, reply) => {
@@ -33,6 +36,7 @@ export function registerIdempotency(app: FastifyInstance, repo: IdempotencyRepo)
       return;
     }
     const stored = repo.get(owner, key)!;
+    // Bodies stored before sealing (JSON, no secret in them) still replay as they are.
     if (stored.requestHash !== hash) {
       throw new KuraError('idempotency_mismatch', 'this Idempotency-Key was used with a different request');
     }
@@ -40,7 +44,7 @@ export function registerIdempotency(app: FastifyInstance, repo: IdempotencyRepo)
       throw new KuraError('conflict', 'a request with this Idempotency-Key is still being processed; retry shortly');
     }
     return reply.code(stored.statusCode).headers({ ...stored.headers, 'idempotent-replay': 'true' })
-      .type('application/json').send(stored.body);
+      .type('application/json').send(stored.body.startsWith('{') ? stored.body : secrets.open(stored.body));
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
@@ -50,7 +54,7 @@ export function registerIdempotency(app: FastifyInstance, repo: IdempotencyRepo)
       repo.release(idem.owner, idem.key);
     } else {
       const location = reply.getHeader('location');
-      repo.complete(idem.owner, idem.key, reply.statusCode, payload, typeof location === 'string' ? { location } : {});
+      repo.complete(idem.owner, idem.key, reply.statusCode, secrets.seal(payload), typeof location === 'string' ? { location } : {});
     }
     return payload;
   });

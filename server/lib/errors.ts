@@ -13,6 +13,12 @@ export const STATUS_OF: Record<ErrorCode, number> = {
 };
 
 export class KuraError extends Error {
+  /**
+   * What a customer is told instead of `message`, when the message names a node, a host path
+   * or repeats Docker's words (set by the node errors below). Admins always see `message`.
+   */
+  customerMessage: string | undefined;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -53,6 +59,7 @@ export class NodeUnavailableError extends KuraError {
     /** 'tls' when the connection failed verification: the certificates, not the address, are wrong. */
     readonly failure: 'tls' | 'network' | 'other' = 'other') {
     super('node_unavailable', `node ${nodeName} is unavailable (${call}: ${cause})`, { node: nodeName, call });
+    this.customerMessage = CUSTOMER_MESSAGES.node_unavailable;
   }
 }
 
@@ -60,6 +67,7 @@ export class NodeUnavailableError extends KuraError {
 export class HostPortTakenError extends KuraError {
   constructor(readonly nodeName: string, readonly port: number, reason: string) {
     super('conflict', `node ${nodeName}: host port ${port} is taken outside the panel (${reason})`, { node: nodeName, port });
+    this.customerMessage = `host port ${port} of this environment is held on its node by something outside the panel; an administrator can free it`;
   }
 }
 
@@ -67,6 +75,7 @@ export class HostPortTakenError extends KuraError {
 export class NodeResourceMissingError extends KuraError {
   constructor(readonly nodeName: string, readonly call: string, reason: string) {
     super('conflict', `node ${nodeName}: ${call} failed: ${reason}`, { node: nodeName, call });
+    this.customerMessage = 'the node is missing an image or network this environment needs; try again, or ask an administrator';
   }
 }
 
@@ -75,7 +84,42 @@ export class NodeCallError extends KuraError {
   constructor(readonly nodeName: string, readonly call: string, readonly httpStatus: number, reason: string) {
     super(httpStatus === 404 ? 'not_found' : httpStatus === 409 ? 'conflict' : 'internal',
       `node ${nodeName}: ${call} failed (${httpStatus}): ${reason}`, { node: nodeName, call, status: httpStatus });
+    this.customerMessage = `the node could not carry out this request (${call}); an administrator can see the details`;
   }
+}
+
+/** Customers' words for errors whose detail is the operator's business. */
+export const CUSTOMER_MESSAGES = {
+  internal: 'internal error; an administrator can see the details',
+  node_unavailable: 'the node that hosts this environment is unavailable right now; try again later',
+} as const;
+
+/** Absolute host paths under the usual roots: where they show in a message it came from a node or the host. */
+const HOST_PATH = /(^|[\s'"(=:])\/(?:var|srv|home|etc|opt|tmp|run|mnt|media|data|usr|root|proc|sys|dev|lib)\//;
+
+/**
+ * The message a customer may read for an error: no node names, host paths or Docker's raw
+ * text. The error's own customer message wins; internal and node errors get fixed words;
+ * any other message that names a known node or a host path falls back to the fixed words too.
+ */
+export function customerSafeMessage(code: string, message: string, o: { customerMessage?: string | null | undefined; nodeNames?: readonly string[] } = {}): string {
+  if (o.customerMessage) return o.customerMessage;
+  if (code === 'internal' || code === 'node_unavailable') return CUSTOMER_MESSAGES[code];
+  const namesNode = (o.nodeNames ?? []).some((n) => n.length > 0 && new RegExp(`(^|[^\\w-])${escapeRegExp(n)}($|[^\\w-])`).test(message));
+  if (namesNode || HOST_PATH.test(message)) return `the request could not be carried out (${code}); an administrator can see the details`;
+  return message;
+}
+
+/** Error details a customer may read: what names nodes or repeats a node's call is left out. */
+export function customerSafeDetails(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!details) return undefined;
+  const kept = Object.fromEntries(Object.entries(details).filter(([k]) => !NODE_DETAILS.has(k)));
+  return Object.keys(kept).length > 0 ? kept : undefined;
+}
+const NODE_DETAILS = new Set(['node', 'nodeId', 'call', 'status', 'excluded']);
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 export function errorMessage(err: unknown): string {

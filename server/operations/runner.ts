@@ -1,10 +1,13 @@
 import type { Repos } from '../db/index.js';
 import type { OperationOf, OperationRecord } from '../db/repos/operations.js';
-import { publicOperation } from '../db/repos/operations.js';
-import type { CheckpointOf, Operation, OperationKind, ResultOf } from '../domain/operations.js';
-import { KuraError, errorMessage } from '../lib/errors.js';
+import { publicOperation, type StoredOperation } from '../db/repos/operations.js';
+import { InvalidOperationRecord, type CheckpointOf, type Operation, type OperationKind, type ResultOf } from '../domain/operations.js';
+import { KuraError, customerSafeMessage, errorMessage } from '../lib/errors.js';
 import type { Logger, OperationQueue } from '../core/context.js';
 import type { UpdateBus } from '../core/updates.js';
+
+/** Waits between attempts to record an operation's bookkeeping when the database fails. */
+const RECORD_RETRY_MS = [100, 500, 2000, 5000];
 
 export interface StepContext<K extends OperationKind = OperationKind> {
   /** Records progress durably and tells listeners. */
@@ -33,6 +36,7 @@ export type OperationHandlers = { [K in OperationKind]: OperationHandler<K> };
 export class OperationFailure<K extends OperationKind> extends KuraError {
   constructor(error: KuraError, readonly result: ResultOf<K>) {
     super(error.code, error.message, error.details);
+    this.customerMessage = error.customerMessage;
   }
 }
 
@@ -70,8 +74,41 @@ export class OperationRunner implements OperationQueue {
     return open.length;
   }
 
-  publish(op: Operation & { customerId: string | null }): void {
-    this.updates.publish({ type: 'operation', customerId: op.customerId, data: { ...publicOperation(op) } });
+  publish(op: StoredOperation & { customerId: string | null }): void {
+    this.updates.publish({ type: 'operation', customerId: op.customerId, data: { ...publicOperation(op) },
+      customerData: { ...publicOperation(op, 'customer') } });
+  }
+
+  /** Tells listeners the operation's current state; a failure to read it is logged, never thrown into the run. */
+  private announce(id: string): void {
+    try {
+      const op = this.repos.operations.view(id);
+      if (op) this.publish(op);
+    } catch (err) {
+      this.log.error({ operation: id, err: errorMessage(err) }, 'could not announce the operation');
+    }
+  }
+
+  /**
+   * Records an operation's bookkeeping (running, the outcome), trying again a few times when the
+   * database fails (busy, a full disk that frees up). True once it is recorded; false when it
+   * never was: the operation then stays open, and runs again at the next start.
+   */
+  private async record(id: string, what: string, write: () => void): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        write();
+        return true;
+      } catch (err) {
+        const wait = RECORD_RETRY_MS[attempt];
+        if (wait === undefined || this.closed) {
+          this.log.error({ operation: id, err: errorMessage(err) }, `could not record ${what}; the operation stays open and resumes at the next start`);
+          return false;
+        }
+        this.log.warn({ operation: id, err: errorMessage(err), retryInMs: wait }, `could not record ${what}; trying again`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   /** Stops taking work and waits (bounded) for running operations; what is left resumes at next start. */
@@ -103,41 +140,62 @@ export class OperationRunner implements OperationQueue {
     try {
       return this.repos.operations.get(id) ?? null;
     } catch (err) {
+      // Only a row its kind cannot read ends failed; a database that fails to answer is not the operation's fault.
+      if (!(err instanceof InvalidOperationRecord)) throw err;
       this.log.error({ operation: id, err: errorMessage(err) }, 'unreadable operation failed without running');
       this.repos.operations.finish(id, 'failed', errorMessage(err), { error: { code: 'internal', message: errorMessage(err) } });
       return null;
     }
   }
 
+  /**
+   * Runs one operation. A database error anywhere in it (reading it, progress, the outcome,
+   * a listener) never escapes as an unhandled rejection: progress is best effort, the outcome
+   * is retried, and what cannot be recorded leaves the operation open for the next start.
+   */
   private async execute(id: string): Promise<void> {
-    const op = this.readable(id);
+    let op: OperationRecord | null;
+    try {
+      op = this.readable(id);
+    } catch (err) {
+      this.log.error({ operation: id, err: errorMessage(err) }, 'could not read the operation; it resumes at the next start');
+      return;
+    }
     if (!op || (op.status !== 'queued' && op.status !== 'running') || this.closed) return;
     // The map is complete by its type; indexing it with a union kind needs this one widening.
     const handler = this.handlers[op.kind] as OperationHandler<OperationKind>;
     const resumed = op.status === 'running' || op.attempts > 0;
-    this.repos.operations.markRunning(id);
-    this.publish(this.repos.operations.get(id)!);
+    if (!(await this.record(id, 'that it runs', () => this.repos.operations.markRunning(id)))) return;
+    this.announce(id);
     const step: StepContext = {
       resumed,
+      // Progress is for people watching: one that cannot be recorded is logged, and the work goes on.
       progress: (percent, message) => {
-        this.repos.operations.progress(id, percent, message);
-        this.publish(this.repos.operations.get(id)!);
+        try {
+          this.repos.operations.progress(id, percent, message);
+        } catch (err) {
+          this.log.warn({ operation: id, err: errorMessage(err) }, 'could not record progress');
+          return;
+        }
+        this.announce(id);
       },
       checkpoint: (patch) => this.repos.operations.checkpoint(id, patch),
     };
+    let outcome: Outcome<OperationKind>;
     try {
-      const outcome: Outcome<OperationKind> = await handler.run(this.repos.operations.get(id)!, step);
-      const { message, result } = typeof outcome === 'string' ? { message: outcome, result: undefined } : outcome;
-      this.repos.operations.finish(id, 'succeeded', message, { result });
-      this.publish(this.repos.operations.get(id)!);
+      outcome = await handler.run(this.repos.operations.get(id)!, step);
     } catch (err) {
       if (this.closed) return; // shutting down: the operation stays open and resumes at the next start
       const error = err instanceof KuraError ? err : new KuraError('internal', errorMessage(err));
-      this.fail(op, error, handler);
+      await this.fail(op, error, handler);
+      return;
     }
+    // The work is done: only its record is left, and a failure to write it is not the work's failure.
+    const { message, result } = typeof outcome === 'string' ? { message: outcome, result: undefined } : outcome;
+    if (await this.record(id, 'its success', () => this.repos.operations.finish(id, 'succeeded', message, { result }))) this.announce(id);
   }
 
-  private fail(op: OperationRecord, error: KuraError, handler: OperationHandler<OperationKind>): void {
+  private async fail(op: OperationRecord, error: KuraError, handler: OperationHandler<OperationKind>): Promise<void> {
     this.log.error({ operation: op.id, kind: op.kind, code: error.code, err: error.message }, 'operation failed');
     try {
       handler.onFailure?.(op, error);
@@ -145,7 +203,12 @@ export class OperationRunner implements OperationQueue {
       this.log.error({ operation: op.id, err: errorMessage(cleanupErr) }, 'operation failure cleanup failed');
     }
     const result = error instanceof OperationFailure ? error.result : undefined;
-    this.repos.operations.finish(op.id, 'failed', error.message, { error: { code: error.code, message: error.message }, result });
-    this.publish(this.repos.operations.get(op.id)!);
+    const recorded = await this.record(op.id, 'its failure', () => {
+      // Customers read the failure without node names, host paths or Docker's words; admins read it whole.
+      const customerMessage = customerSafeMessage(error.code, error.message,
+        { customerMessage: error.customerMessage, nodeNames: this.repos.nodes.all().map((n) => n.name) });
+      this.repos.operations.finish(op.id, 'failed', error.message, { error: { code: error.code, message: error.message, customerMessage }, result });
+    });
+    if (recorded) this.announce(op.id);
   }
 }

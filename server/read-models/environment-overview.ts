@@ -18,15 +18,15 @@ export function customerEnvironments(ctx: Context, customerId: string) {
   }));
 }
 
-/** Everything one environment's page shows, from the panel's own records. */
-export function environmentOverview(ctx: Context, env: Environment) {
+/** Everything one environment's page shows, from the panel's own records; a customer reads errors in customer words. */
+export function environmentOverview(ctx: Context, env: Environment, audience: 'admin' | 'customer') {
   return {
     env: environmentView(ctx, env),
     plan: ctx.repos.plans.get(env.planId),
     template: ctx.templates.get(env.templateId),
     node: ctx.repos.nodes.get(env.nodeId),
     otherNodes: ctx.repos.nodes.all().filter((n) => n.id !== env.nodeId && n.state !== 'disabled'),
-    operations: ctx.repos.operations.recentFor(env.id, 8).map(publicOperation),
+    operations: ctx.repos.operations.recentFor(env.id, 8).map((op) => publicOperation(op, audience)),
     history: ctx.repos.history.page(env.id, Number.MAX_SAFE_INTEGER, 10),
   };
 }

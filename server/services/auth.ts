@@ -10,8 +10,17 @@ export function authenticate(ctx: Context, header: string | undefined): Principa
   if (!match?.[1]) throw new KuraError('unauthorized', 'Authorization header must be "Bearer <token>"');
   const token = ctx.repos.tokens.byHash(hashToken(match[1]));
   if (!token) throw new KuraError('unauthorized', 'unknown or revoked token');
+  noteUse(ctx, token.id, token.lastUsedAt);
   if (token.scope === 'admin') return { kind: 'admin', tokenId: token.id, label: `admin token "${token.name}" (${token.id})` };
   return { kind: 'customer', customerId: token.customerId!, tokenId: token.id, label: `customer token "${token.name}" (${token.id})` };
+}
+
+/** How stale a token's recorded last use may get: at most one write a minute per token, not one per request. */
+const LAST_USED_PRECISION_MS = 60_000;
+
+function noteUse(ctx: Context, tokenId: string, lastUsedAt: string | null): void {
+  if (lastUsedAt !== null && Date.now() - Date.parse(lastUsedAt) < LAST_USED_PRECISION_MS) return;
+  ctx.repos.tokens.touch(tokenId);
 }
 
 /** The owner that idempotency keys are kept per. */

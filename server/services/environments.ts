@@ -1,11 +1,11 @@
-import { changeShortfall, planLimits } from '../domain/allocation.js';
+import { allocationOn, changeShortfall, planLimits } from '../domain/allocation.js';
 import { chooseNode } from '../domain/placement.js';
 import { checkCustomerLimits } from '../domain/quotas.js';
 import type { Environment, Limits, Principal } from '../domain/types.js';
 import { BadRequestError, ConflictError, ForbiddenError, KuraError, NoCapacityError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { isKind, type OperationOf } from '../db/repos/operations.js';
-import { placementCandidates } from '../read-models/capacity.js';
+import { nodeAllocations, placementCandidates } from '../read-models/capacity.js';
 import type { Context } from '../core/context.js';
 import { startOperation } from './operations.js';
 import { publishEnvironment } from './environment-state.js';
@@ -59,7 +59,8 @@ export function createEnvironment(ctx: Context, who: Principal, input: CreateEnv
       throw new ConflictError(`the customer already has an environment named ${input.name}`, { field: 'name' });
     }
     checkCustomerLimits(customer.limits, ctx.repos.customers.usage(customerId), limits);
-    const candidates = placementCandidates(ctx);
+    // Room that moves in flight hold on their targets is taken, exactly as for moves.
+    const candidates = placementCandidates(ctx, { movesInFlight: true });
     const result = chooseNode(candidates, limits, input.nodeId);
     if (!result.ok) {
       throw new NoCapacityError(input.nodeId ? `node ${input.nodeId} cannot take this environment: ${result.excluded[0]?.reason ?? 'unknown'}`
@@ -88,7 +89,11 @@ export function environmentAction(ctx: Context, who: Principal, id: string, acti
     () => ctx.repos.environments.setDesired(id, action === 'stop' ? 'stopped' : 'running'));
 }
 
-/** Moves the reservation to the new plan atomically, then applies the limits live. */
+/**
+ * Moves the reservation to the new plan atomically, then applies the limits live. Until the
+ * change succeeds the old plan's room stays held as well (the larger of the two counts), so
+ * a change that fails goes back to the old plan without ever passing a limit.
+ */
 export function resizeEnvironment(ctx: Context, who: Principal, id: string, planId: string): OperationOf<'resize'> {
   const env = environmentFor(ctx, who, id);
   assertSettled(env);
@@ -101,16 +106,21 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
   const limits = planLimits(plan);
   const previous = { planId: env.planId, limits: env.limits };
   return startOperation(ctx, { kind: 'resize', resourceId: id, customerId: env.customerId, params: { planId, previous } }, () => {
+    if (ctx.repos.operations.openFor(id).some((o) => isKind(o, 'resize'))) {
+      throw new ConflictError('a plan change of this environment is already in progress; wait for its operation');
+    }
     const current = ctx.repos.environments.get(id)!;
+    if (current.planId !== previous.planId) throw new ConflictError('the environment\'s plan changed meanwhile; try again');
     const delta: Limits = {
       cpus: limits.cpus - current.limits.cpus, memoryMb: limits.memoryMb - current.limits.memoryMb,
       swapMb: 0, diskMb: 0, pids: 0, nofile: 0,
     };
     const customer = ctx.repos.customers.get(env.customerId)!;
     checkCustomerLimits(customer.limits, ctx.repos.customers.usage(env.customerId), delta, { adding: false });
-    const shortfall = changeShortfall(ctx.repos.nodes.get(env.nodeId)!, ctx.repos.nodes.allocation(env.nodeId), current.limits, limits);
+    const allocated = allocationOn(nodeAllocations(ctx, { movesInFlight: true }), env.nodeId);
+    const shortfall = changeShortfall(ctx.repos.nodes.get(env.nodeId)!, allocated, current.limits, limits);
     if (shortfall) throw new NoCapacityError(shortfall);
-    ctx.repos.environments.setPlan(id, planId, limits);
+    ctx.repos.environments.setPlan(id, planId, limits, current.limits);
   });
 }
 

@@ -11,6 +11,8 @@ export const SESSION_IDLE_MS = 12 * 3600_000;
 const TOUCH_EVERY_MS = 60_000;
 export const INVITE_TTL_MS = 7 * 24 * 3600_000;
 export const MIN_PASSWORD = 8;
+/** Sessions one account may hold; the oldest ends when a login would pass it. */
+export const MAX_SESSIONS = 20;
 
 export interface WebAccount {
   kind: SessionKind;
@@ -59,7 +61,7 @@ export function openSession(ctx: Context, account: WebAccount, ip: string, userA
     ip, userAgent: userAgent.slice(0, 300), createdAt: now.toISOString(), lastSeenAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + SESSION_IDLE_MS).toISOString(),
   };
-  ctx.repos.sessions.insert(session);
+  ctx.repos.sessions.insert(session, MAX_SESSIONS);
   return { cookie, session };
 }
 

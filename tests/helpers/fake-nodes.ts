@@ -16,6 +16,8 @@ export class FakeNode {
   readonly containers = new Map<string, { name: string; running: boolean; labels: Record<string, string>; spec: any }>();
   /** Failures to give, once each, by call name (e.g. 'start'). */
   readonly failNext = new Map<string, () => Error>();
+  /** Calls held until a test lets them go (see hold). */
+  private readonly holds = new Map<string, Promise<void>>();
   /** Every call fails as an unreachable node would. */
   down = false;
   private nextId = 1;
@@ -30,6 +32,26 @@ export class FakeNode {
       this.failNext.delete(call);
       throw fail();
     }
+  }
+
+  /**
+   * The next calls of this name wait until `release` is called, so a test can act while an
+   * operation is in the middle of it; `release(error)` makes the held call fail with it.
+   */
+  hold(call: string): { release(error?: Error): void } {
+    let release!: (error?: Error) => void;
+    this.holds.set(call, new Promise<void>((resolve, reject) => {
+      release = (error) => {
+        this.holds.delete(call);
+        if (error) reject(error); else resolve();
+      };
+    }));
+    return { release };
+  }
+
+  /** Waits while a test holds this call. */
+  async held(call: string): Promise<void> {
+    await this.holds.get(call);
   }
 
   /** The next start fails as Docker does when another program holds the host port. */
@@ -53,6 +75,7 @@ export class FakeNode {
       async publishedPorts() { node.enter('publishedPorts'); return new Set<string>(); },
       async createContainer(spec) {
         node.enter('create');
+        await node.held('create');
         const name = String(spec.name);
         if ([...node.containers.values()].some((c) => c.name === name)) {
           throw new NodeCallError(node.name, 'container create', 409, `Conflict. The container name "/${name}" is already in use`);
@@ -70,7 +93,7 @@ export class FakeNode {
           health: null, hostConfig: { NanoCpus: c.spec.HostConfig?.NanoCpus ?? 0, Memory: c.spec.HostConfig?.Memory ?? 0,
             MemorySwap: c.spec.HostConfig?.MemorySwap ?? 0, PidsLimit: c.spec.HostConfig?.PidsLimit ?? 0 } } as ContainerState;
       },
-      async start(id) { node.enter('start'); node.container(id).running = true; },
+      async start(id) { node.enter('start'); await node.held('start'); node.container(id).running = true; },
       async stop(id) { node.enter('stop'); node.container(id).running = false; },
       async restart(id) { node.enter('restart'); node.container(id).running = true; },
       async stats(id) {
@@ -80,7 +103,7 @@ export class FakeNode {
           netRxBytes: 100, netTxBytes: 200, diskUsedMb: 1, at: new Date().toISOString() };
       },
       async logs(id) { node.enter('logs'); node.container(id); return 'started\n'; },
-      async update(id, limits: Limits) { node.enter('update'); node.container(id).spec.limits = limits; },
+      async update(id, limits: Limits) { node.enter('update'); await node.held('update'); node.container(id).spec.limits = limits; },
       async remove(id) {
         node.enter('remove');
         const entry = [...node.containers].find(([cid, c]) => cid === id || c.name === id);

@@ -4,14 +4,19 @@ import type { TestPanel } from './panel.js';
 export class WebClient {
   cookies = new Map<string, string>();
 
-  constructor(private readonly panel: TestPanel) {}
+  /** `remoteAddress`: the client address the panel sees (inject sends no traffic; 127.0.0.1 unless given). */
+  constructor(private readonly panel: TestPanel, private readonly remoteAddress?: string) {}
+
+  private get from() {
+    return this.remoteAddress ? { remoteAddress: this.remoteAddress } : {};
+  }
 
   get cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
   async get(url: string, headers: Record<string, string> = {}) {
-    const res = await this.panel.app.inject({ url, headers: { cookie: this.cookieHeader, ...headers } });
+    const res = await this.panel.app.inject({ url, headers: { cookie: this.cookieHeader, ...headers }, ...this.from });
     this.keep(res.headers['set-cookie']);
     return res;
   }
@@ -20,7 +25,7 @@ export class WebClient {
   async post(url: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
     const body = new URLSearchParams({ _csrf: this.csrf ?? '', ...fields }).toString();
     const res = await this.panel.app.inject({ method: 'POST', url, payload: body,
-      headers: { cookie: this.cookieHeader, 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+      headers: { cookie: this.cookieHeader, 'content-type': 'application/x-www-form-urlencoded', ...headers }, ...this.from });
     this.keep(res.headers['set-cookie']);
     return res;
   }

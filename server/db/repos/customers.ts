@@ -37,7 +37,9 @@ export function customersRepo(db: Db) {
     page: db.prepare('SELECT * FROM customers WHERE id > ? ORDER BY id LIMIT ?'),
     search: db.prepare(`SELECT * FROM customers WHERE id > @after AND (name LIKE @q ESCAPE '\\' OR email LIKE @q ESCAPE '\\')
       ORDER BY id LIMIT @limit`),
-    usage: db.prepare(`SELECT COUNT(*) AS environments, COALESCE(SUM(cpus), 0) AS cpus, COALESCE(SUM(memory_mb), 0) AS memoryMb,
+    // A plan change in flight counts the larger of its old and new plan (see HELD_SUMS in nodes.ts).
+    usage: db.prepare(`SELECT COUNT(*) AS environments, COALESCE(SUM(MAX(cpus, COALESCE(held_cpus, cpus))), 0) AS cpus,
+      COALESCE(SUM(MAX(memory_mb, COALESCE(held_memory_mb, memory_mb))), 0) AS memoryMb,
       COALESCE(SUM(disk_mb), 0) AS diskMb FROM environments WHERE customer_id = ?`),
   };
   return {

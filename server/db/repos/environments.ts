@@ -45,7 +45,8 @@ export function environmentsRepo(db: Db) {
     moveNode: db.prepare('UPDATE environments SET node_id = ?, container_id = ?, image_id = ?, updated_at = ? WHERE id = ?'),
     movePortNode: db.prepare('UPDATE environment_ports SET node_id = ?, host_port = ? WHERE environment_id = ? AND name = ?'),
     setPlan: db.prepare(`UPDATE environments SET plan_id = @planId, cpus = @cpus, memory_mb = @memoryMb, swap_mb = @swapMb,
-      disk_mb = @diskMb, pids = @pids, nofile = @nofile, updated_at = @now WHERE id = @id`),
+      disk_mb = @diskMb, pids = @pids, nofile = @nofile, held_cpus = @heldCpus, held_memory_mb = @heldMemoryMb, updated_at = @now WHERE id = @id`),
+    releaseHold: db.prepare('UPDATE environments SET held_cpus = NULL, held_memory_mb = NULL, updated_at = ? WHERE id = ?'),
     setHealth: db.prepare('UPDATE environments SET health = ?, updated_at = ? WHERE id = ?'),
     remove: db.prepare('DELETE FROM environments WHERE id = ?'),
     movePort: db.prepare('UPDATE environment_ports SET host_port = ? WHERE environment_id = ? AND name = ?'),
@@ -138,9 +139,17 @@ export function environmentsRepo(db: Db) {
       changed();
       q.setHealth.run(health, nowIso(), id);
     },
-    setPlan(id: string, planId: string, limits: Limits): void {
+    /**
+     * Puts the environment on a plan. `hold` (a plan change in flight) keeps the old plan's CPU
+     * and memory counted too, until releaseHold, so the change can always be undone.
+     */
+    setPlan(id: string, planId: string, limits: Limits, hold: Limits | null = null): void {
       changed();
-      q.setPlan.run({ id, planId, ...limits, now: nowIso() });
+      q.setPlan.run({ id, planId, ...limits, heldCpus: hold?.cpus ?? null, heldMemoryMb: hold?.memoryMb ?? null, now: nowIso() });
+    },
+    releaseHold(id: string): void {
+      changed();
+      q.releaseHold.run(nowIso(), id);
     },
     remove(id: string): void {
       changed();

@@ -39,6 +39,13 @@ function toNode(r: NodeRow): NodeRecord {
   };
 }
 
+/**
+ * What environments hold, summed: a plan change in flight holds the larger of its old and new
+ * CPU and memory (held_*), so going back to the old plan always fits.
+ */
+export const HELD_SUMS = `COALESCE(SUM(MAX(cpus, COALESCE(held_cpus, cpus))), 0) AS cpus,
+  COALESCE(SUM(MAX(memory_mb, COALESCE(held_memory_mb, memory_mb))), 0) AS memory_mb, COALESCE(SUM(disk_mb), 0) AS disk_mb`;
+
 export function nodesRepo(db: Db) {
   const q = {
     insert: db.prepare(`INSERT INTO nodes (id, name, endpoint, public_host, tls_ca, tls_cert, tls_key_enc, cpus, memory_mb,
@@ -50,10 +57,8 @@ export function nodesRepo(db: Db) {
     byName: db.prepare('SELECT * FROM nodes WHERE name = ?'),
     all: db.prepare('SELECT * FROM nodes ORDER BY id'),
     page: db.prepare('SELECT * FROM nodes WHERE id > ? ORDER BY id LIMIT ?'),
-    allocations: db.prepare(`SELECT node_id, COALESCE(SUM(cpus), 0) AS cpus, COALESCE(SUM(memory_mb), 0) AS memory_mb,
-      COALESCE(SUM(disk_mb), 0) AS disk_mb, COUNT(*) AS environments FROM environments GROUP BY node_id`),
-    allocation: db.prepare(`SELECT COALESCE(SUM(cpus), 0) AS cpus, COALESCE(SUM(memory_mb), 0) AS memory_mb,
-      COALESCE(SUM(disk_mb), 0) AS disk_mb, COUNT(*) AS environments FROM environments WHERE node_id = ?`),
+    allocations: db.prepare(`SELECT node_id, ${HELD_SUMS}, COUNT(*) AS environments FROM environments GROUP BY node_id`),
+    allocation: db.prepare(`SELECT ${HELD_SUMS}, COUNT(*) AS environments FROM environments WHERE node_id = ?`),
     patch: db.prepare(`UPDATE nodes SET state = COALESCE(@state, state), max_environments = COALESCE(@maxEnvironments, max_environments),
       public_host = COALESCE(@publicHost, public_host), cpu_overcommit = COALESCE(@cpuOvercommit, cpu_overcommit),
       memory_overcommit = COALESCE(@memoryOvercommit, memory_overcommit), updated_at = @now WHERE id = @id`),

@@ -1,12 +1,13 @@
 import type { Db } from '../connection.js';
 import { nowIso } from '../../lib/ids.js';
+import { customerSafeMessage } from '../../lib/errors.js';
 import {
   InvalidOperationRecord, isOperationKind, OPERATION_KINDS, readPart,
   type CheckpointOf, type Operation, type OperationKind, type OperationStatus, type ParamsOf, type ResourceType, type ResultOf,
 } from '../../domain/operations.js';
 
 /** An operation of one kind as the runner and the services see it: its stored parts read through the kind's schemas. */
-export interface OperationOf<K extends OperationKind> extends Operation {
+export interface OperationOf<K extends OperationKind> extends StoredOperation {
   kind: K;
   customerId: string | null;
   /** The batch operation this one was started for. */
@@ -18,8 +19,13 @@ export interface OperationOf<K extends OperationKind> extends Operation {
 }
 
 /** What the API shows of an operation, with the customer it belongs to (null: admins only). */
-export interface OperationView extends Operation {
+export interface OperationView extends StoredOperation {
   customerId: string | null;
+}
+
+/** The public view, plus what a customer is told of its error instead of the full message. */
+export interface StoredOperation extends Operation {
+  errorForCustomer?: string | null;
 }
 
 /** Any operation: a union over the kinds, so `kind` tells the compiler what `params` holds. */
@@ -38,12 +44,13 @@ export interface NewOperation<K extends OperationKind> {
 interface OpRow {
   id: string; kind: string; status: OperationStatus; progress: number; message: string; resource_type: string;
   resource_id: string; customer_id: string | null; params: string; checkpoint: string; result: string | null;
-  parent_id: string | null; error_code: string | null; error_message: string | null;
+  parent_id: string | null; error_code: string | null; error_message: string | null; error_customer_message: string | null;
   attempts: number; created_at: string; updated_at: string;
 }
 
-function publicOf(r: OpRow, kind: OperationKind): Operation {
+function publicOf(r: OpRow, kind: OperationKind): StoredOperation {
   return {
+    errorForCustomer: r.error_customer_message,
     id: r.id, kind, status: r.status, progress: r.progress, message: r.message,
     resource: { type: r.resource_type as ResourceType, id: r.resource_id },
     error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
@@ -76,11 +83,21 @@ function toOp(r: OpRow): OperationRecord {
   } as OperationRecord;
 }
 
-/** The public view of an operation, as the contract shapes it. */
-export function publicOperation(op: Operation): Operation {
+/**
+ * The public view of an operation, as the contract shapes it. A customer reads its error (and
+ * the failed operation's message, which repeats it) in words that name no node, host path or
+ * Docker message; an admin reads it whole.
+ */
+export function publicOperation(op: StoredOperation, audience: 'admin' | 'customer' = 'admin'): Operation {
+  let { message, error } = op;
+  if (audience === 'customer' && error) {
+    const safe = op.errorForCustomer ?? customerSafeMessage(error.code, error.message);
+    if (message === error.message) message = safe;
+    error = { code: error.code, message: safe };
+  }
   return {
-    id: op.id, kind: op.kind, status: op.status, progress: op.progress, message: op.message, resource: op.resource,
-    error: op.error, createdAt: op.createdAt, updatedAt: op.updatedAt,
+    id: op.id, kind: op.kind, status: op.status, progress: op.progress, message, resource: op.resource,
+    error, createdAt: op.createdAt, updatedAt: op.updatedAt,
   };
 }
 
@@ -102,11 +119,12 @@ export function operationsRepo(db: Db) {
     start: db.prepare("UPDATE operations SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?"),
     progress: db.prepare('UPDATE operations SET progress = MAX(progress, ?), message = ?, updated_at = ? WHERE id = ?'),
     finish: db.prepare(`UPDATE operations SET status = @status, progress = CASE WHEN @status = 'succeeded' THEN 100 ELSE progress END,
-      message = @message, result = @result, error_code = @code, error_message = @error, updated_at = @now WHERE id = @id`),
+      message = @message, result = @result, error_code = @code, error_message = @error, error_customer_message = @customerError,
+      updated_at = @now WHERE id = @id`),
   };
   const all = (rows: unknown[]): OperationRecord[] => (rows as OpRow[]).map(toOp);
   /** Lists only show the public view, so one unreadable row never hides the others. */
-  const views = (rows: unknown[]): Operation[] => (rows as OpRow[]).map((r) => publicOf(r, r.kind as OperationKind));
+  const views = (rows: unknown[]): StoredOperation[] => (rows as OpRow[]).map((r) => publicOf(r, r.kind as OperationKind));
   return {
     /** Records a queued operation; its resource's type comes with its kind. */
     insert<K extends OperationKind>(o: NewOperation<K>): OperationOf<K> {
@@ -133,15 +151,15 @@ export function operationsRepo(db: Db) {
     openFor(resourceId: string): OperationRecord[] {
       return all(q.openFor.all(resourceId));
     },
-    page(after: string, limit: number, f: { resourceId?: string | undefined; customerId?: string | undefined }): Operation[] {
+    page(after: string, limit: number, f: { resourceId?: string | undefined; customerId?: string | undefined }): StoredOperation[] {
       return views(q.page.all({ after, limit, resourceId: f.resourceId ?? null, customerId: f.customerId ?? null }));
     },
     /** The newest operations first, optionally only those in one status. */
-    recent(limit: number, status?: OperationStatus): Operation[] {
+    recent(limit: number, status?: OperationStatus): StoredOperation[] {
       return views(q.recent.all({ limit, status: status ?? null }));
     },
     /** One resource's newest operations, newest first. */
-    recentFor(resourceId: string, limit: number): Operation[] {
+    recentFor(resourceId: string, limit: number): StoredOperation[] {
       return views(q.recentFor.all(resourceId, limit));
     },
     /** The operations started on behalf of a batch operation, oldest first. */
@@ -164,9 +182,9 @@ export function operationsRepo(db: Db) {
       q.progress.run(Math.max(0, Math.min(100, Math.round(progress))), message, nowIso(), id);
     },
     finish(id: string, status: 'succeeded' | 'failed' | 'cancelled', message: string,
-      o: { error?: { code: string; message: string } | undefined; result?: unknown } = {}): void {
+      o: { error?: { code: string; message: string; customerMessage?: string } | undefined; result?: unknown } = {}): void {
       q.finish.run({ id, status, message, result: o.result === undefined || o.result === null ? null : JSON.stringify(o.result),
-        code: o.error?.code ?? null, error: o.error?.message ?? null, now: nowIso() });
+        code: o.error?.code ?? null, error: o.error?.message ?? null, customerError: o.error?.customerMessage ?? null, now: nowIso() });
     },
   };
 }

@@ -34,10 +34,16 @@ export function sessionsRepo(db: Db) {
     delete: db.prepare('DELETE FROM sessions WHERE id_hash = ?'),
     deleteSubject: db.prepare('DELETE FROM sessions WHERE kind = ? AND subject_id = ? AND id_hash != ?'),
     purge: db.prepare('DELETE FROM sessions WHERE expires_at < ?'),
+    trim: db.prepare(`DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE kind = @kind AND subject_id = @subjectId
+      ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET @keep)`),
   };
   return {
-    insert(s: SessionRecord): void {
-      q.insert.run(s);
+    /** Records a session; the account's oldest sessions beyond `keep` end in the same transaction. */
+    insert(s: SessionRecord, keep = Number.MAX_SAFE_INTEGER): number {
+      return db.transaction(() => {
+        q.insert.run(s);
+        return q.trim.run({ kind: s.kind, subjectId: s.subjectId, keep }).changes;
+      })();
     },
     get(idHash: string): SessionRecord | undefined {
       const r = q.get.get(idHash) as SessionRow | undefined;

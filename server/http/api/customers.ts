@@ -77,7 +77,7 @@ export const customerRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
     }, async (request) => {
       requireAdmin(request);
       const r = (action === 'suspend' ? suspendCustomer : resumeCustomer)(ctx, request.params.id);
-      return { ...customerView(r.customer), operations: r.operations.map(publicOperation) };
+      return { ...customerView(r.customer), operations: r.operations.map((op) => publicOperation(op)) };
     });
   }
 

@@ -14,7 +14,9 @@ export const CreateEnvironmentBody = Type.Object({ name: Slug, templateId: RefId
   nodeId: Type.Optional(RefId) }, { additionalProperties: false });
 const EnvironmentAccepted = Type.Object({ environment: Environment, operation: Operation });
 const HistoryEvent = Type.Object({ id: Type.Integer(), at: Type.String(), kind: Type.String(), exitCode: Type.Union([Type.Integer(), Type.Null()]),
-  message: Type.String() });
+  message: Type.String(),
+  count: Type.Integer({ minimum: 1, description: 'How many times it happened in a row: a repeat within 10 minutes of the last one adds to it' }),
+  lastAt: Type.String({ description: 'When it last happened (equal to at when once)' }) });
 
 export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const tags = ['environments'];
@@ -126,7 +128,8 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
     schema: { tags, operationId: 'listEnvironmentEvents',
       summary: 'The environment\'s lifecycle history, newest first: started, stopped, died (with exit code), OOM, drift',
       description: 'What happened to the container, newest first and a page at a time: started, stopped, died with its exit code, OOM-killed,'
-        + ' removed, drift found and restored. A customer token sees only its own environments.',
+        + ' removed, drift found and restored. Repeats (an OOM or crash loop) are counted on one event (count, lastAt), and the newest 500'
+        + ' events are kept. A customer token sees only its own environments.',
       params: IdParams,
       querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
         cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }),

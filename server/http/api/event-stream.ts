@@ -20,7 +20,8 @@ export const eventRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
     let seq = 0;
     const unsubscribe = ctx.updates.subscribe((event) => {
       if (who.kind === 'customer' && event.customerId !== who.customerId) return;
-      res.write(`id: ${++seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
+      const data = who.kind === 'customer' ? event.customerData ?? event.data : event.data;
+      res.write(`id: ${++seq}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`);
     });
     const heartbeat = setInterval(() => sse.comment('keep-alive'), HEARTBEAT_MS);
     const close = () => {

@@ -21,7 +21,7 @@ export const apiV1 = (ctx: Context): FastifyPluginAsyncTypebox => async (app) =>
   app.addHook('onRequest', async (request) => {
     request.principal = authenticate(ctx, request.headers.authorization);
   });
-  registerIdempotency(app, ctx.repos.idempotency);
+  registerIdempotency(app, ctx.repos.idempotency, ctx.secrets);
   registerAudit(app, ctx, 'api', (request) => request.principal);
   await app.register(nodeRoutes(ctx));
   await app.register(templateRoutes(ctx));

@@ -14,6 +14,11 @@ function visible(op: OperationView | undefined, who: Principal, id: string): Ope
   return op;
 }
 
+/** Admins read an operation's error whole; a customer reads it without node detail. */
+function audienceOf(who: Principal): 'admin' | 'customer' {
+  return who.kind === 'admin' ? 'admin' : 'customer';
+}
+
 export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const tags = ['operations'];
 
@@ -27,14 +32,17 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     const who = principal(request);
     const filter = { resourceId: request.query.resourceId, customerId: who.kind === 'customer' ? who.customerId : undefined };
     const r = paginate((after, limit) => ctx.repos.operations.page(after, limit, filter), request.query.limit, request.query.cursor);
-    return { items: r.items.map(publicOperation), nextCursor: r.nextCursor };
+    return { items: r.items.map((op) => publicOperation(op, audienceOf(who))), nextCursor: r.nextCursor };
   });
 
   app.get('/operations/:id', {
     schema: { tags, operationId: 'getOperation', summary: 'Get an operation', params: IdParams, response: { 200: Operation, ...errors(401, 404) },
       description: 'One operation with its status, progress and error. A customer token sees only its own; another customer\'s answers 404.' },
   },
-    async (request) => publicOperation(visible(ctx.repos.operations.view(request.params.id), principal(request), request.params.id)));
+    async (request) => {
+      const who = principal(request);
+      return publicOperation(visible(ctx.repos.operations.view(request.params.id), who, request.params.id), audienceOf(who));
+    });
 
   app.get('/operations/:id/wait', {
     schema: { tags, operationId: 'waitForOperation', summary: 'Wait until the operation ends or `timeout` seconds pass (at most 60)', params: IdParams,
@@ -46,6 +54,6 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     const who = principal(request);
     visible(ctx.repos.operations.view(request.params.id), who, request.params.id);
     const op = await waitForOperation(ctx, request.params.id, (request.query.timeout ?? 30) * 1000);
-    return publicOperation(visible(op, who, request.params.id));
+    return publicOperation(visible(op, who, request.params.id), audienceOf(who));
   });
 };

@@ -43,7 +43,7 @@ export const authRoutes = (ui: Ui) => async (app: FastifyInstance): Promise<void
       throttle.fail(email, request.ip);
       return again(401, i18n.t(lang, 'auth.login.failed'));
     }
-    throttle.succeed(email);
+    throttle.succeed(email, request.ip);
     const old = request.web.active;
     if (old) closeSession(ctx, old.session.idHash);
     const { cookie } = openSession(ctx, account, request.ip, request.headers['user-agent'] ?? '');

@@ -62,7 +62,8 @@ function errorPage(ui: Ui, err: FastifyError, request: FastifyRequest, reply: Fa
     const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
     return reply.redirect(`/login${next}`, 303);
   }
-  const { status, body } = toErrorBody(err);
+  const admin = request.web?.active?.principal.kind === 'admin';
+  const { status, body } = toErrorBody(err, { admin, nodeNames: () => ui.ctx.repos.nodes.all().map((n) => n.name) });
   if (status >= 500) request.log.error({ err }, 'page failed');
   // Scripts that post with fetch get the API's JSON error shape.
   if (request.headers.accept?.includes('application/json')) return reply.code(status).type('application/json').send(body);

@@ -1,5 +1,6 @@
 import { containerName, containerSpec, LABEL } from '../../docker/container-spec.js';
-import { finalSync, firstCopy, type Change } from '../../domain/move-sync.js';
+import { finalSync, firstCopy, type Change, type Stat } from '../../domain/move-sync.js';
+import { copyBeyondDisk, formatBytes } from '../../domain/move-size.js';
 import type { Environment, PortBinding } from '../../domain/types.js';
 import { ConflictError, errorMessage, KuraError } from '../../lib/errors.js';
 import type { Context } from '../../core/context.js';
@@ -78,6 +79,7 @@ async function move(ctx: Context, env: Environment, p: MoveParams, step: StepCon
   const before = await from.changes();
   const plan = firstCopy(before);
   const stats = await statAll(from, plan.leaves);
+  assertCopyFitsDisk(env, stats);
   step.progress(15, `copying ${plan.copy.length} changed paths while ${env.name} keeps running`);
   const bytes = await copyPaths(from, to, plan.copy, (done, total, b) =>
     step.progress(15 + Math.floor((done / total) * 55), `copied ${done} of ${total} changed paths (${(b / MIB).toFixed(1)} MiB)`));
@@ -89,7 +91,9 @@ async function move(ctx: Context, env: Environment, p: MoveParams, step: StepCon
   const downFrom = Date.now();
   if ((await source.inspect(env.containerId))?.running) await source.stop(env.containerId);
   const after = await from.changes();
-  const last = finalSync({ changes: before, stats }, { changes: after, stats: await statAll(from, leavesNow(after)) });
+  const statsNow = await statAll(from, leavesNow(after));
+  assertCopyFitsDisk(env, statsNow);
+  const last = finalSync({ changes: before, stats }, { changes: after, stats: statsNow });
   const lastBytes = await copyPaths(from, to, last.copy);
   // The final sync's list alone: the first copy's would also delete a template file the
   // customer deleted and then created again, after the final sync had copied it.
@@ -123,6 +127,16 @@ async function move(ctx: Context, env: Environment, p: MoveParams, step: StepCon
   const total = (bytes + lastBytes) / MIB;
   const result: ResultOf<'migrate'> = { targetNodeId: target.id, copiedBytes: bytes + lastBytes, downtimeMs: wasRunning ? downMs : null };
   return { message: `moved to ${target.name}: ${total.toFixed(1)} MiB copied, ${wasRunning ? `unavailable for ${downMs} ms` : 'moved stopped'}`, result };
+}
+
+/** Refuses, before any byte moves, a copy that sparse files would blow up past the environment's disk. */
+function assertCopyFitsDisk(env: Environment, stats: ReadonlyMap<string, Stat | null>): void {
+  const over = copyBeyondDisk(stats, env.limits.diskMb);
+  if (!over) return;
+  const names = over.largest.map((f) => `${f.path} (${formatBytes(f.size)})`).join(', ');
+  throw new ConflictError(`${env.name} cannot be moved: its files add up to ${formatBytes(over.totalBytes)} once written out, more than its`
+    + ` ${env.limits.diskMb} MiB disk, because of sparse files (largest: ${names}). A move copies a sparse file's holes as data;`
+    + ' shrink or remove those files and move it again.', { field: 'files', largest: over.largest });
 }
 
 function leavesNow(changes: Change[]): string[] {

@@ -1,4 +1,4 @@
-import { KuraError } from '../../lib/errors.js';
+import { errorMessage, KuraError } from '../../lib/errors.js';
 import type { Context } from '../../core/context.js';
 import { setEnvironmentState } from '../../services/environment-state.js';
 import type { OperationHandler } from '../runner.js';
@@ -25,7 +25,9 @@ export function powerHandler(ctx: Context): OperationHandler<'power'> {
     },
     onFailure(op) {
       // Whatever happened, the container's real state is unknown until a node read says otherwise.
-      void refreshState(ctx, op.resource.id);
+      // Not awaited (onFailure is synchronous), so its own failure (the database too) is caught here.
+      refreshState(ctx, op.resource.id).catch((err: unknown) =>
+        ctx.log.error({ environment: op.resource.id, err: errorMessage(err) }, 'could not read the state after a failed action'));
     },
   };
 }

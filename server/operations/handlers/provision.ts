@@ -50,6 +50,13 @@ export function provisionHandler(ctx: Context): OperationHandler<'provision' | '
       const current = ctx.repos.environments.get(env.id)!;
       // A delete that came in meanwhile waits behind this operation; leave the state to it.
       if (current.state === 'deleting') return 'environment is being deleted';
+      // A customer suspended while this ran gets a stopped environment; resuming starts it. Read
+      // together with setContainer above: a suspension after this point sees the container and
+      // queues its stop behind this operation.
+      if (ctx.repos.customers.get(env.customerId)?.status === 'suspended') {
+        setEnvironmentState(ctx, env.id, 'stopped');
+        return 'environment is created (stopped: the customer is suspended)';
+      }
       if (current.desiredState === 'running') {
         step.progress(85, 'starting');
         await startFreeingPorts(ctx, current, containerId, async () => {

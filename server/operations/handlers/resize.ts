@@ -4,7 +4,9 @@ import type { OperationHandler } from '../runner.js';
 
 /**
  * Applies a new plan's CPU, memory and process limits to the running container. The
- * reservation was already moved to the new plan; a failure moves it back.
+ * reservation was already moved to the new plan with the old plan's room still held; success
+ * lets the held room go, a failure goes back to the old plan, which always fits because
+ * nobody else could take its room meanwhile.
  */
 export function resizeHandler(ctx: Context): OperationHandler<'resize'> {
   return {
@@ -15,6 +17,7 @@ export function resizeHandler(ctx: Context): OperationHandler<'resize'> {
         step.progress(30, 'applying the new limits');
         await ctx.nodes.get(env.nodeId).update(env.containerId, env.limits);
       }
+      ctx.repos.environments.releaseHold(env.id);
       publishEnvironment(ctx, env.id);
       return `limits updated to plan ${env.planId}`;
     },

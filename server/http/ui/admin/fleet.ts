@@ -25,7 +25,7 @@ export const fleetPages = (ui: Ui) => async (app: FastifyInstance): Promise<void
     const consolidation = consolidationPreview(ctx, { headroom: headroom / 100 });
     const rebalance = rebalancePreview(ctx, { threshold: threshold / 100, headroom: headroom / 100 });
     const latest = (['consolidate', 'rebalance'] as const).flatMap((kind) => ctx.repos.operations.latestOf(kind, FLEET_RESOURCE.id) ?? [])
-      .sort((a, b) => b.id.localeCompare(a.id)).map(publicOperation);
+      .sort((a, b) => b.id.localeCompare(a.id)).map((op) => publicOperation(op));
     return page(request, reply, 'admin/fleet', i18n.t(request.web.lang, 'mobility.fleet.title'), {
       headroom, threshold, consolidation, rebalance, latest,
       consolidationNodes: compare(consolidation.before.perNode, consolidation.after.perNode),

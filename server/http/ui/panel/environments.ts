@@ -4,7 +4,7 @@ import { startMove } from '../../../services/moves.js';
 import { environmentLogs, environmentStats } from '../../../services/environment-io.js';
 import { usageHistory } from '../../../read-models/usage-history.js';
 import { customerEnvironments, environmentOverview } from '../../../read-models/environment-overview.js';
-import { BadRequestError, errorMessage } from '../../../lib/errors.js';
+import { BadRequestError, customerSafeMessage, errorMessage, KuraError } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { field, requireAdminPage, signedIn, webPrincipal } from '../web-request.js';
@@ -35,12 +35,14 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
   });
 
   app.get<IdRoute>('/environments/:id', async (request, reply) => {
-    const env = environmentFor(ctx, webPrincipal(request), request.params.id);
+    const who = webPrincipal(request);
+    const env = environmentFor(ctx, who, request.params.id);
     const lang = request.web.lang;
+    const audience = who.kind === 'admin' ? 'admin' : 'customer';
     // The page does not wait long on a slow node: the logs stay one click away.
     const logs = await withinMs(environmentLogs(ctx, env, 200), LOGS_WAIT_MS, i18n.t(lang, 'panel.logs.slow'))
-      .catch((err: unknown) => `(${errorMessage(err)})`);
-    return page(request, reply, 'panel/environment', env.name, { ...environmentOverview(ctx, env), logs, stateLabels: stateLabels(i18n, lang) },
+      .catch((err: unknown) => `(${audience === 'admin' ? errorMessage(err) : customerErrorMessage(ctx, err)})`);
+    return page(request, reply, 'panel/environment', env.name, { ...environmentOverview(ctx, env, audience), logs, stateLabels: stateLabels(i18n, lang) },
       { nav: 'panel/environments', inlineStyles: true });
   });
 
@@ -87,3 +89,9 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
     return reply.redirect(`/panel/environments/${env.id}?op=${op.id}`, 303);
   });
 };
+
+/** An error as a customer may read it: no node names, host paths or Docker's words. */
+function customerErrorMessage(ctx: Ui['ctx'], err: unknown): string {
+  const e = err instanceof KuraError ? err : new KuraError('internal', errorMessage(err));
+  return customerSafeMessage(e.code, e.message, { customerMessage: e.customerMessage, nodeNames: ctx.repos.nodes.all().map((n) => n.name) });
+}

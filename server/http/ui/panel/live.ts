@@ -30,7 +30,7 @@ export const livePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
     for (const [type, data] of snapshot) sse.send(type, data);
     const unsubscribe = ctx.updates.subscribe((event) => {
       if (who.kind === 'customer' && event.customerId !== who.customerId) return;
-      sse.send(event.type, event.data);
+      sse.send(event.type, who.kind === 'customer' ? event.customerData ?? event.data : event.data);
     });
     const heartbeat = setInterval(() => {
       if (!sessionAlive(ctx, session.idHash)) {
@@ -63,7 +63,7 @@ function catchUp(ctx: Context, who: Principal, envIds: string[], opIds: string[]
   }
   for (const id of opIds) {
     const op = ctx.repos.operations.get(id);
-    if (op && mine(op.customerId)) out.push(['operation', publicOperation(op)]);
+    if (op && mine(op.customerId)) out.push(['operation', publicOperation(op, who.kind === 'admin' ? 'admin' : 'customer')]);
   }
   return out;
 }
