@@ -28,13 +28,13 @@ describe('history under a burst of events', () => {
   const event = (action: string, at: number, exitCode: number | null = null) => applyContainerEvent(fleet.panel.ctx, nodeId,
     { action, containerId, labels: { 'io.kura.environment': envId }, exitCode, detail: null, time: Math.floor(at / 1000), timeNano: at * 1e6 });
 
-  it('counts 5000 OOM kills a few milliseconds apart on one row', async () => {
+  it('counts 2000 OOM kills a few milliseconds apart on one row', async () => {
     const before = rows();
     const start = Date.parse('2026-03-01T10:00:00Z');
-    for (let i = 0; i < 5000; i++) await event('oom', start + i * 5);
+    for (let i = 0; i < 2000; i++) await event('oom', start + i * 5);
     expect(rows()).toBe(before + 1);
     const [latest] = (await fleet.panel.api('GET', `/environments/${envId}/events?limit=1`)).body.items;
-    expect(latest).toMatchObject({ kind: 'oom', count: 5000, at: '2026-03-01T10:00:00.000Z', lastAt: '2026-03-01T10:00:24.995Z' });
+    expect(latest).toMatchObject({ kind: 'oom', count: 2000, at: '2026-03-01T10:00:00.000Z', lastAt: '2026-03-01T10:00:09.995Z' });
   });
 
   it('counts a crash loop (oom, died, started) on one row per kind', async () => {
