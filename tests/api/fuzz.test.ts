@@ -1,11 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../server/lib/ids.js';
-import { FakeNodes } from '../helpers/fake-nodes.js';
-import { startTestPanel, waitOperation, ADMIN_TOKEN, type TestPanel } from '../helpers/panel.js';
+import { startFakeFleet, type FakeFleet } from '../helpers/fake-fleet.js';
+import { waitOperation, ADMIN_TOKEN, type TestPanel } from '../helpers/panel.js';
 import { databaseSnapshot } from '../helpers/snapshot.js';
 
 /**
@@ -90,27 +86,16 @@ function operations(doc: any): Op[] {
 }
 
 describe('the API under generated requests', () => {
-  const fakes = new FakeNodes();
+  let fleet: FakeFleet;
   let panel: TestPanel;
-  let templatesDir: string;
   let ops: Op[];
   let foreignIds: string[];
   let intruderToken: string;
 
   beforeAll(async () => {
-    templatesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-fuzz-templates-'));
-    fs.mkdirSync(path.join(templatesDir, 'web'));
-    fs.writeFileSync(path.join(templatesDir, 'web', 'template.json'), JSON.stringify({
-      name: 'Web', version: '1.0.0', description: 'a registry image', source: { type: 'registry', reference: 'example/web:1' },
-      ports: [{ name: 'http', port: 8080, protocol: 'tcp' }], dataPath: '/srv', user: '1000:1000', capabilities: [],
-      command: ['httpd'], env: {}, workingDir: null, defaults: null,
-    }));
-    panel = await startTestPanel({ templatesDir, nodes: fakes.registry() });
-    const nodeId = newId('node');
-    panel.ctx.repos.nodes.insert({ id: nodeId, name: 'fake1', endpoint: 'tcp://192.0.2.1:2376', publicHost: '192.0.2.1',
-      tls: { ca: null, cert: null, keySealed: null }, capacity: { cpus: 8, memoryMb: 16384, diskMb: null }, cpuOvercommit: 1,
-      maxEnvironments: 30, diskQuota: true, allowUnenforcedDisk: false, dockerVersion: 'fake', storageDriver: 'overlay2' });
-    panel.ctx.repos.nodes.markSeen(nodeId, 'online');
+    fleet = await startFakeFleet();
+    panel = fleet.panel;
+    const nodeId = fleet.addNode('fake1', { cpus: 8, memoryMb: 16384 });
     const plan = (await panel.api('POST', '/plans', { name: 'fuzz', cpus: 0.5, memoryMb: 256, diskMb: 512, pids: 64 })).body;
     const owner = (await panel.api('POST', '/customers', { name: 'Owner', email: 'owner@example.com' })).body;
     const intruder = (await panel.api('POST', '/customers', { name: 'Intruder', email: 'intruder@example.com' })).body;
@@ -122,10 +107,7 @@ describe('the API under generated requests', () => {
     ops = operations((await panel.api('GET', '/openapi.json')).body);
     expect(ops.length).toBeGreaterThan(40);
   });
-  afterAll(async () => {
-    await panel.close();
-    fs.rmSync(templatesDir, { recursive: true, force: true });
-  });
+  afterAll(async () => fleet.close());
 
   it('never answers 5xx, never changes anything when it refuses, and never lets a customer reach another', async () => {
     const request = fc.integer({ min: 0, max: 10_000 }).chain((n) => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../server/lib/ids.js';
 import { FakeNodes } from '../helpers/fake-nodes.js';
+import { startFakeFleet, type FakeFleet } from '../helpers/fake-fleet.js';
 import { startTestPanel, waitOperation, type TestPanel } from '../helpers/panel.js';
 
 /**
@@ -12,34 +13,20 @@ import { startTestPanel, waitOperation, type TestPanel } from '../helpers/panel.
  * integration project's business (tests/nodes).
  */
 describe('operations against a fake node', () => {
-  const fakes = new FakeNodes();
+  let fleet: FakeFleet;
+  let fakes: FakeNodes;
   let panel: TestPanel;
-  let templatesDir: string;
-  let nodeId: string;
   let planId: string;
   let customerId: string;
 
   beforeAll(async () => {
-    templatesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-templates-'));
-    fs.mkdirSync(path.join(templatesDir, 'web'));
-    fs.writeFileSync(path.join(templatesDir, 'web', 'template.json'), JSON.stringify({
-      name: 'Web', version: '1.0.0', description: 'a registry image', source: { type: 'registry', reference: 'example/web:1' },
-      ports: [{ name: 'http', port: 8080, protocol: 'tcp' }], dataPath: '/srv', user: '1000:1000', capabilities: [],
-      command: ['httpd'], env: {}, workingDir: null, defaults: null,
-    }));
-    panel = await startTestPanel({ templatesDir, nodes: fakes.registry() });
-    nodeId = newId('node');
-    panel.ctx.repos.nodes.insert({ id: nodeId, name: 'fake1', endpoint: 'tcp://192.0.2.1:2376', publicHost: '192.0.2.1',
-      tls: { ca: null, cert: null, keySealed: null }, capacity: { cpus: 8, memoryMb: 16384, diskMb: null }, cpuOvercommit: 1,
-      maxEnvironments: 30, diskQuota: true, allowUnenforcedDisk: false, dockerVersion: 'fake', storageDriver: 'overlay2' });
-    panel.ctx.repos.nodes.markSeen(nodeId, 'online');
+    fleet = await startFakeFleet();
+    ({ panel, fakes } = fleet);
+    fleet.addNode('fake1', { cpus: 8, memoryMb: 16384 });
     planId = (await panel.api('POST', '/plans', { name: 'p1', cpus: 0.5, memoryMb: 256, diskMb: 512, pids: 64 })).body.id;
     customerId = (await panel.api('POST', '/customers', { name: 'C', email: 'c@example.com' })).body.id;
   });
-  afterAll(async () => {
-    await panel.close();
-    fs.rmSync(templatesDir, { recursive: true, force: true });
-  });
+  afterAll(async () => fleet.close());
 
   const create = async (name: string) => {
     const res = await panel.api('POST', '/environments', { name, templateId: 'web', planId, customerId });
