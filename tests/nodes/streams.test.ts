@@ -1,0 +1,80 @@
+// Log reads and exec output against a real lab node: byte caps and deadlines.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { containerName } from '../../server/docker/container-spec.js';
+import { OUTPUT_CAP_BYTES } from '../../server/docker/output.js';
+import { docker, dockerResult, labNode } from '../helpers/lab.js';
+import { createEnvironment, registerNode, seedCustomer, startTestPanel, type Seed, type TestPanel } from '../helpers/panel.js';
+import { until } from '../helpers/streams.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const EMAIL = 'streams-owner@kura.example';
+
+describe('log reads and exec on a real node', () => {
+  let panel: TestPanel;
+  let seed: Seed;
+  let env: { id: string; nodeId: string };
+  const node = () => labNode(1);
+  const container = () => containerName(env.id);
+
+  beforeAll(async () => {
+    panel = await startTestPanel();
+    const nodeId = await registerNode(panel, node());
+    seed = await seedCustomer(panel, { email: EMAIL });
+    env = await createEnvironment(panel, { name: 'streams', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId });
+  });
+  afterEach(async () => {
+    // The panel under test has no heartbeat to close a breaker that a test opened.
+    panel.ctx.nodes.get(env.nodeId).breaker.reset();
+    // Whatever flood a test started ends with it.
+    await docker(node(), 'exec', '-u', '0', container(), 'sh', '-c', 'pkill yes; true');
+  });
+  afterAll(async () => panel?.close());
+
+  /** The container's main process writes lines of `width` characters as fast as it can (until `bytes`). */
+  async function flood(width: number, bytes: number): Promise<void> {
+    await docker(node(), 'exec', '-d', container(), 'sh', '-c',
+      `l=$(head -c ${width} /dev/zero | tr '\\0' x); yes "$l" | head -c ${bytes} > /proc/1/fd/1`);
+  }
+
+  it('keeps the newest megabyte of a long log, marked as cut', async () => {
+    // What Docker itself answers for the same read (its json-file log rotates at 10 MB).
+    const fromDocker = async () => (await dockerResult(node(), 'logs', '--tail', '10000', container())).stdout.length;
+    for (let i = 0; i < 5 && (await fromDocker()) < 3 * OUTPUT_CAP_BYTES; i++) {
+      await flood(1000, 4_000_000);
+      await until(async () => !/\byes\b/.test(await docker(node(), 'top', container(), '-o', 'pid,args')), 60_000, 'the flood to end');
+    }
+    expect(await fromDocker()).toBeGreaterThan(3 * OUTPUT_CAP_BYTES);
+    const res = await panel.api('GET', `/environments/${env.id}/logs?tail=10000`);
+    expect(res.status).toBe(200);
+    expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(OUTPUT_CAP_BYTES + 100);
+    expect(res.text).toMatch(/^\[kura: output truncated, \d+ more bytes were not kept\]\n/);
+    expect(res.text.endsWith(`${'x'.repeat(1000)}\n`)).toBe(true);
+  }, 300_000);
+
+  it('cuts exec output past the cap with a marker', async () => {
+    const client = panel.ctx.nodes.get(env.nodeId);
+    const r = await client.exec(container(), ['sh', '-c', 'yes 0123456789 | head -c 3000000; echo done >&2'], 30_000);
+    expect(r.exitCode).toBe(0);
+    expect(r.truncated).toBe(true);
+    expect(r.output.startsWith('0123456789\n0123456789\n')).toBe(true);
+    expect(Buffer.byteLength(r.output)).toBeLessThanOrEqual(OUTPUT_CAP_BYTES + 100);
+    expect(r.output).toMatch(/\n\[kura: output truncated, \d+ more bytes were not kept\]\n$/);
+    const small = await client.exec(container(), ['sh', '-c', 'echo small'], 30_000);
+    expect(small).toEqual({ exitCode: 0, output: 'small\n', truncated: false });
+  });
+
+  it('stops reading an exec at its deadline, without counting it against the node', async () => {
+    const client = panel.ctx.nodes.get(env.nodeId);
+    const failed = await client.exec(container(), ['yes', '0123456789abcdef'], 1_000).then(() => null, (err: Error) => err);
+    // Whatever arrived before the deadline has been dropped; from now on nothing more is read or kept.
+    await sleep(200);
+    const start = process.memoryUsage().arrayBuffers;
+    await sleep(2_000);
+    const grew = process.memoryUsage().arrayBuffers - start;
+    console.log(`exec past its deadline: array buffers ${grew >= 0 ? '+' : ''}${(grew / 1048576).toFixed(1)} MiB in 2 s`);
+    expect(grew).toBeLessThan(8 * 1024 * 1024);
+    // The node answered: a command that runs long is the command's failure, and the node stays usable.
+    expect(failed?.message).toMatch(/container exec failed \(504\): the output did not end within the 1000 ms deadline/);
+    expect(client.breaker.open).toBe(false);
+  });
+});
