@@ -11,11 +11,11 @@ import { nodeError, isNotFound, isConflict } from './errors.js';
 import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
 import type { UsageCounters } from '../domain/usage.js';
 import { readStats, readUsageCounters, type EnvironmentStats } from './stats.js';
-import { openShell, type Shell } from './shell.js';
+import { openShell, type Shell, type ToolsImage } from './shell.js';
 import { followLogs, readLogs, runExec, type ExecResult, type LogFollow, type OutputNode } from './container-output.js';
 import { ContainerFiles } from './files.js';
 
-export type { Shell, LogFollow, ExecResult };
+export type { Shell, ToolsImage, LogFollow, ExecResult };
 
 export interface NodeConnection {
   name: string;
@@ -326,12 +326,18 @@ export class NodeClient {
     return new ContainerFiles({ api: this.api, bulk: this.bulk, call: (what, fn, ms) => this.call(what, fn, ms) }, id);
   }
 
-  /** An interactive shell in a running container, as the container's own user (see shell.ts). */
-  async openShell(id: string, size: { cols: number; rows: number }): Promise<Shell> {
+  /**
+   * An interactive shell in a running container, as the container's own user (see
+   * shell.ts); `tools` is the panel's image that ends the shell's processes on close.
+   */
+  async openShell(id: string, size: { cols: number; rows: number }, tools: ToolsImage): Promise<Shell> {
     return openShell({
-      name: this.name, inspectExec: this.api, attach: this.stream, call: (what, fn, ms) => this.call(what, fn, ms),
-      exec: (cid, cmd, ms) => this.exec(cid, cmd, ms),
-    }, id, size, READ_TIMEOUT_MS);
+      name: this.name, api: this.api, attach: this.stream, call: (what, fn, ms) => this.call(what, fn, ms),
+      ensureImage: async (image) => {
+        if (!(await this.hasImage(image.imageId))) await this.loadImage(image.archive);
+      },
+      remove: (cid) => this.remove(cid),
+    }, id, size, tools, READ_TIMEOUT_MS);
   }
 
   /** Follows a container's stdout and stderr from now on; pausing the stream stops reading from the node. */

@@ -1,25 +1,33 @@
-// Log reads and exec output against a real lab node: byte caps and deadlines.
+// Log reads, exec output and console endings against a real lab node: byte caps, deadlines, what is left behind.
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { containerName } from '../../server/docker/container-spec.js';
 import { OUTPUT_CAP_BYTES } from '../../server/docker/output.js';
 import { docker, dockerResult, labNode } from '../helpers/lab.js';
-import { createEnvironment, registerNode, seedCustomer, startTestPanel, type Seed, type TestPanel } from '../helpers/panel.js';
+import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 import { until } from '../helpers/streams.js';
+import { WebClient } from '../helpers/web.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PASSWORD = 'streams-password-1';
 const EMAIL = 'streams-owner@kura.example';
 
-describe('log reads and exec on a real node', () => {
+describe('log reads, exec and consoles on a real node', () => {
   let panel: TestPanel;
   let seed: Seed;
+  let origin: string;
   let env: { id: string; nodeId: string };
   const node = () => labNode(1);
   const container = () => containerName(env.id);
 
   beforeAll(async () => {
     panel = await startTestPanel();
+    await panel.app.listen({ port: 0, host: '127.0.0.1' });
+    origin = `http://127.0.0.1:${(panel.app.server.address() as AddressInfo).port}`;
     const nodeId = await registerNode(panel, node());
     seed = await seedCustomer(panel, { email: EMAIL });
+    expect((await panel.api('PATCH', `/customers/${seed.customerId}`, { password: PASSWORD })).status).toBe(200);
     env = await createEnvironment(panel, { name: 'streams', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId });
   });
   afterEach(async () => {
@@ -29,6 +37,12 @@ describe('log reads and exec on a real node', () => {
     await docker(node(), 'exec', '-u', '0', container(), 'sh', '-c', 'pkill yes; true');
   });
   afterAll(async () => panel?.close());
+
+  async function login(): Promise<WebClient> {
+    const web = new WebClient(panel);
+    expect((await web.login(EMAIL, PASSWORD)).statusCode).toBe(303);
+    return web;
+  }
 
   /** The container's main process writes lines of `width` characters as fast as it can (until `bytes`). */
   async function flood(width: number, bytes: number): Promise<void> {
@@ -77,4 +91,37 @@ describe('log reads and exec on a real node', () => {
     expect(failed?.message).toMatch(/container exec failed \(504\): the output did not end within the 1000 ms deadline/);
     expect(client.breaker.open).toBe(false);
   });
+
+  it('ends a console and its background jobs even when the customer replaced the tools inside the container', async () => {
+    const created = await panel.api('POST', '/environments', { name: 'streams-deb', templateId: 'debian-nginx', planId: seed.planId,
+      customerId: seed.customerId, nodeId: env.nodeId });
+    expect(created.status).toBe(202);
+    expect((await waitOperation(panel, created.body.operation.id, 600)).status).toBe('succeeded');
+    const deb = containerName(created.body.environment.id as string);
+    const processes = async () => (await docker(node(), 'top', deb, '-o', 'pid,args')).trim().split('\n').slice(1);
+    const consoleLeft = async () => (await processes()).filter((l) => /\/bin\/(ba|da)?sh|nap 98\d/.test(l));
+
+    const web = await login();
+    const ws = new WebSocket(`${origin.replace(/^http/, 'ws')}/panel/environments/${created.body.environment.id}/console`,
+      { headers: { cookie: web.cookieHeader }, origin });
+    let out = '';
+    ws.on('message', (data: Buffer) => { out += data.toString('utf8'); });
+    await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
+    const type = (text: string) => ws.send(JSON.stringify({ type: 'input', data: text }));
+    // The customer is root in this template: they replace what a close path inside the container would run.
+    type('cp "$(command -v sleep)" /tmp/nap; for t in grep sleep kill pkill ps; do p=$(command -v $t) && [ -f "$p" ] '
+      + '&& cp /usr/bin/false "$p.new" && mv "$p.new" "$p"; done; grep -q . /etc/hostname || echo replaced-$((3*4))\n');
+    await until(() => /replaced-12/.test(out), 15_000, 'the tools to be replaced');
+    // A job, a job its subshell left behind, and one that also dropped the console's environment.
+    type('/tmp/nap 987 & (/tmp/nap 986 &) ; (env -i /tmp/nap 985 &) ; echo started-$((2*3))\n');
+    await until(() => /started-6/.test(out), 15_000, 'the background jobs to start');
+    const running = await consoleLeft();
+    for (const job of ['nap 987', 'nap 986', 'nap 985']) expect(running.some((l) => l.includes(job))).toBe(true);
+    expect((await processes()).some((l) => /nginx: master/.test(l))).toBe(true);
+
+    ws.close();
+    await until(async () => (await consoleLeft()).length === 0, 10_000, 'no console process left');
+    // Only the console's processes went: the site still runs.
+    expect((await processes()).some((l) => /nginx: master/.test(l))).toBe(true);
+  }, 600_000);
 });
