@@ -18,3 +18,8 @@ export function authenticate(ctx: Context, header: string | undefined): Principa
 export function principalOwner(who: Principal): string {
   return who.kind === 'admin' ? 'admin' : `customer:${who.customerId}`;
 }
+
+/** Whether a token still exists; long-lived API streams poll this, so a revoked token's stream ends. */
+export function tokenAlive(ctx: Context, tokenId: string): boolean {
+  return ctx.repos.tokens.get(tokenId) !== undefined;
+}

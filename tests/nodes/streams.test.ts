@@ -1,28 +1,34 @@
-// Log reads, exec output and console endings against a real lab node: byte caps, deadlines, what is left behind.
-import type { AddressInfo } from 'node:net';
+// Log streams, exec output and console endings against a real lab node: backpressure, caps, and what is left behind.
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { containerName } from '../../server/docker/container-spec.js';
 import { OUTPUT_CAP_BYTES } from '../../server/docker/output.js';
+import { streamLimits } from '../../server/http/streams.js';
+import { pauseNode, resumeNode } from '../../server/lab/lab.js';
 import { docker, dockerResult, labNode } from '../helpers/lab.js';
 import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
-import { until } from '../helpers/streams.js';
+import { nodeConnections, openRaw, serverSockets, until, type RawStream } from '../helpers/streams.js';
 import { WebClient } from '../helpers/web.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PASSWORD = 'streams-password-1';
 const EMAIL = 'streams-owner@kura.example';
 
-describe('log reads, exec and consoles on a real node', () => {
+describe('streams and exec on a real node', () => {
   let panel: TestPanel;
   let seed: Seed;
   let origin: string;
+  let serverSide: ReturnType<typeof serverSockets>;
   let env: { id: string; nodeId: string };
+  const saved = { ...streamLimits };
+  const open: RawStream[] = [];
   const node = () => labNode(1);
   const container = () => containerName(env.id);
 
   beforeAll(async () => {
     panel = await startTestPanel();
+    serverSide = serverSockets(panel.app);
     await panel.app.listen({ port: 0, host: '127.0.0.1' });
     origin = `http://127.0.0.1:${(panel.app.server.address() as AddressInfo).port}`;
     const nodeId = await registerNode(panel, node());
@@ -31,6 +37,9 @@ describe('log reads, exec and consoles on a real node', () => {
     env = await createEnvironment(panel, { name: 'streams', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId });
   });
   afterEach(async () => {
+    Object.assign(streamLimits, saved);
+    for (const s of open.splice(0)) s.reset();
+    await resumeNode(1);
     // The panel under test has no heartbeat to close a breaker that a test opened.
     panel.ctx.nodes.get(env.nodeId).breaker.reset();
     // Whatever flood a test started ends with it.
@@ -44,11 +53,45 @@ describe('log reads, exec and consoles on a real node', () => {
     return web;
   }
 
+  const logsPath = () => `/panel/environments/${env.id}/logs/stream`;
+
+  async function follow(web: WebClient): Promise<RawStream> {
+    const s = await openRaw(origin, logsPath(), { cookie: web.cookieHeader });
+    open.push(s);
+    return s;
+  }
+
   /** The container's main process writes lines of `width` characters as fast as it can (until `bytes`). */
   async function flood(width: number, bytes: number): Promise<void> {
     await docker(node(), 'exec', '-d', container(), 'sh', '-c',
       `l=$(head -c ${width} /dev/zero | tr '\\0' x); yes "$l" | head -c ${bytes} > /proc/1/fd/1`);
   }
+
+  it('follows a log flood to a browser that stops reading with bounded memory, and frees the node connection when it goes', async () => {
+    const web = await login();
+    const before = await nodeConnections(node().address);
+    const s = await follow(web);
+    expect(s.status).toBe(200);
+    await until(() => /: following/.test(s.body()), 5_000, 'the stream to start');
+    expect(await nodeConnections(node().address)).toBe(before + 1);
+    s.stopReading();
+    const side = serverSide(s.socket)!;
+    const rss = process.memoryUsage().rss;
+    await flood(100, 400_000_000);
+    let most = 0;
+    for (let i = 0; i < 60; i++) {
+      await sleep(100);
+      most = Math.max(most, side.writableLength);
+    }
+    const grew = process.memoryUsage().rss - rss;
+    console.log(`log flood to a stopped reader: ${side.bytesWritten} bytes taken by the socket, at most ${most} buffered, RSS ${grew >= 0 ? '+' : ''}${(grew / 1048576).toFixed(1)} MiB`);
+    // The flood reached the panel (the socket took what the kernel holds), and stopped there.
+    expect(side.bytesWritten).toBeGreaterThan(64 * 1024);
+    expect(most).toBeLessThan(512 * 1024);
+
+    s.reset();
+    await until(async () => (await nodeConnections(node().address)) <= before, 5_000, 'the node connection to be released');
+  });
 
   it('keeps the newest megabyte of a long log, marked as cut', async () => {
     // What Docker itself answers for the same read (its json-file log rotates at 10 MB).
@@ -64,6 +107,36 @@ describe('log reads, exec and consoles on a real node', () => {
     expect(res.text).toMatch(/^\[kura: output truncated, \d+ more bytes were not kept\]\n/);
     expect(res.text.endsWith(`${'x'.repeat(1000)}\n`)).toBe(true);
   }, 300_000);
+
+  it('lets a session open exactly its cap of log streams when they are asked for at once', async () => {
+    const web = await login();
+    const cap = streamLimits.logsPerSession;
+    const all = await Promise.all(Array.from({ length: cap + 2 }, () => follow(web)));
+    expect(all.map((s) => s.status).sort()).toEqual([...Array(cap).fill(200), 429, 429]);
+  });
+
+  it('frees the place and the node connection of a browser that hangs up while the node is slow to answer', async () => {
+    const web = await login();
+    const cap = streamLimits.logsPerSession;
+    const before = await nodeConnections(node().address);
+    await pauseNode(1);
+    // Each asks, and hangs up while the panel waits on the paused node.
+    const sockets = Array.from({ length: cap }, () => {
+      const sock = net.connect(Number(new URL(origin).port), '127.0.0.1');
+      sock.on('error', () => { /* reset below */ });
+      sock.write(`GET ${logsPath()} HTTP/1.1\r\nhost: 127.0.0.1\r\ncookie: ${web.cookieHeader}\r\n\r\n`);
+      return sock;
+    });
+    await sleep(500);
+    for (const sock of sockets) sock.resetAndDestroy();
+    await sleep(300);
+    await resumeNode(1);
+    // The node answers the follows that were asked for; the panel closes them, the browsers being gone.
+    await sleep(1_500);
+    await until(async () => (await nodeConnections(node().address)) <= before, 5_000, 'no follow left open for a browser that left');
+    const again = await Promise.all(Array.from({ length: cap }, () => follow(web)));
+    expect(again.map((s) => s.status)).toEqual(Array(cap).fill(200));
+  });
 
   it('cuts exec output past the cap with a marker', async () => {
     const client = panel.ctx.nodes.get(env.nodeId);
