@@ -3,8 +3,8 @@ import type { FastifyReply } from 'fastify';
 import type { PanelUpdate, UpdateBus } from '../core/updates.js';
 import { streamLimits, type EndReason, type StreamSlot } from './streams.js';
 
-/** Keep-alive comments for proxies (tests shorten it). */
-export const sseTimings = { keepAliveMs: 15_000 };
+/** Keep-alive comments for proxies. */
+const KEEP_ALIVE_MS = 15_000;
 /** How long an ended stream may take to flush before its connection is dropped. */
 const FLUSH_MS = 2_000;
 
@@ -69,7 +69,7 @@ export function openEventStream(reply: FastifyReply, slot: StreamSlot, opts: { r
   const keepAlive = setInterval(() => {
     // A full socket needs no keep-alive, and gets nothing more added.
     if (res.writableLength === 0) write(': keep-alive\n\n');
-  }, sseTimings.keepAliveMs);
+  }, KEEP_ALIVE_MS);
   slot.onEnd((reason) => {
     clearInterval(keepAlive);
     if (stall) clearTimeout(stall);
