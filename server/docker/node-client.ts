@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 import type { EnvironmentHealth, Limits } from '../domain/types.js';
@@ -11,11 +10,12 @@ import { eventParser, healthOf, type ContainerEvent } from './container-events.j
 import { nodeError, isNotFound, isConflict } from './errors.js';
 import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
 import type { UsageCounters } from '../domain/usage.js';
-import { readStats, readUsageCounters, demuxLogs, type EnvironmentStats } from './stats.js';
-import { openShell, type Shell } from './shell.js';
+import { readStats, readUsageCounters, type EnvironmentStats } from './stats.js';
+import { openShell, type Shell, type ToolsImage } from './shell.js';
+import { followLogs, readLogs, runExec, type ExecResult, type LogFollow, type OutputNode } from './container-output.js';
 import { ContainerFiles } from './files.js';
 
-export type { Shell };
+export type { Shell, ToolsImage, LogFollow, ExecResult };
 
 export interface NodeConnection {
   name: string;
@@ -41,13 +41,6 @@ export interface ContainerState {
   hostConfig: { NanoCpus: number; Memory: number; MemorySwap: number; PidsLimit: number };
   /** The template's health check's verdict; null when the container has none. */
   health: EnvironmentHealth | null;
-}
-
-/** A container's new log output, as text. */
-export interface LogFollow {
-  /** stdout and stderr, demultiplexed, decoded as UTF-8 (emits strings). */
-  stream: Readable;
-  close(): void;
 }
 
 const CALL_TIMEOUT_MS = 15_000;
@@ -321,21 +314,14 @@ export class NodeClient {
     return readUsageCounters(raw);
   }
 
+  /** The last `tail` lines a container wrote; at most OUTPUT_CAP_BYTES of them (the newest), marked when cut. */
   async logs(id: string, tail: number): Promise<string> {
-    const buf = await this.call('container logs', () =>
-      this.api.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false, timestamps: false }), READ_TIMEOUT_MS);
-    return demuxLogs(buf as unknown as Buffer);
+    return readLogs(this.outputNode(), id, tail, READ_TIMEOUT_MS);
   }
 
-  /** Runs a command in a container and returns its output; for probes and checks, not customer input. */
-  async exec(id: string, cmd: string[], deadlineMs = 30_000, user?: string): Promise<{ exitCode: number; output: string }> {
-    return this.call('container exec', async () => {
-      const exec = await this.api.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
-      const stream = await exec.start({ hijack: true, stdin: false });
-      const raw = await readAllBuffer(stream);
-      const info = await exec.inspect();
-      return { exitCode: info.ExitCode ?? -1, output: demuxLogs(raw) };
-    }, deadlineMs);
+  /** Runs a command in a container; for probes and checks, not customer input (see container-output.ts). */
+  async exec(id: string, cmd: string[], deadlineMs = 30_000, user?: string): Promise<ExecResult> {
+    return runExec(this.outputNode(), id, cmd, deadlineMs, user);
   }
 
   /** A container's files: its changes against the image, stats, and tar archives in and out. */
@@ -343,28 +329,27 @@ export class NodeClient {
     return new ContainerFiles({ api: this.api, bulk: this.bulk, call: (what, fn, ms) => this.call(what, fn, ms) }, id);
   }
 
-  /** An interactive shell in a running container, as the container's own user (see shell.ts). */
-  async openShell(id: string, size: { cols: number; rows: number }): Promise<Shell> {
+  /**
+   * An interactive shell in a running container, as the container's own user (see
+   * shell.ts); `tools` is the panel's image that ends the shell's processes on close.
+   */
+  async openShell(id: string, size: { cols: number; rows: number }, tools: ToolsImage): Promise<Shell> {
     return openShell({
-      name: this.name, inspectExec: this.api, attach: this.stream, call: (what, fn, ms) => this.call(what, fn, ms),
-      exec: (cid, cmd, ms) => this.exec(cid, cmd, ms),
-    }, id, size, READ_TIMEOUT_MS);
+      name: this.name, api: this.api, attach: this.stream, call: (what, fn, ms) => this.call(what, fn, ms),
+      ensureImage: async (image) => {
+        if (!(await this.hasImage(image.imageId))) await this.loadImage(image.archive);
+      },
+      remove: (cid) => this.remove(cid),
+    }, id, size, tools, READ_TIMEOUT_MS);
   }
 
-  /** Follows a container's stdout and stderr from now on. */
+  /** Follows a container's stdout and stderr from now on; pausing the stream stops reading from the node. */
   async followLogs(id: string): Promise<LogFollow> {
-    const raw = await this.call('container logs', () => this.follow.getContainer(id).logs({
-      follow: true, stdout: true, stderr: true, timestamps: false, since: Date.now() / 1000,
-    }), READ_TIMEOUT_MS) as NodeJS.ReadableStream & { destroy(): void };
-    const text = new PassThrough();
-    text.setEncoding('utf8');
-    (this.follow.modem as { demuxStream(s: NodeJS.ReadableStream, out: NodeJS.WritableStream, err: NodeJS.WritableStream): void })
-      .demuxStream(raw, text, text);
-    const finish = () => text.end();
-    raw.on('end', finish);
-    raw.on('close', finish);
-    raw.on('error', (err: Error) => text.destroy(nodeError(this.name, 'container logs', err)));
-    return { stream: text, close: () => { raw.destroy(); finish(); } };
+    return followLogs(this.outputNode(), id, READ_TIMEOUT_MS);
+  }
+
+  private outputNode(): OutputNode {
+    return { name: this.name, api: this.api, follow: this.follow, call: (what, fn, ms) => this.call(what, fn, ms) };
   }
 }
 

@@ -77,20 +77,3 @@ function networkTotals(raw: RawStats): { rx: number; tx: number } {
   }
   return { rx, tx };
 }
-
-/** Docker multiplexes stdout/stderr of non-TTY containers in 8-byte-headed frames. */
-export function demuxLogs(buf: Buffer): string {
-  const out: Buffer[] = [];
-  let i = 0;
-  while (i + 8 <= buf.length) {
-    const type = buf[i];
-    const len = buf.readUInt32BE(i + 4);
-    if ((type !== 0 && type !== 1 && type !== 2) || buf[i + 1] !== 0 || i + 8 + len > buf.length) {
-      return buf.toString('utf8');
-    }
-    out.push(buf.subarray(i + 8, i + 8 + len));
-    i += 8 + len;
-  }
-  if (i < buf.length) out.push(buf.subarray(i));
-  return Buffer.concat(out).toString('utf8');
-}

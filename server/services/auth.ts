@@ -27,3 +27,8 @@ function noteUse(ctx: Context, tokenId: string, lastUsedAt: string | null): void
 export function principalOwner(who: Principal): string {
   return who.kind === 'admin' ? 'admin' : `customer:${who.customerId}`;
 }
+
+/** Whether a token still exists; long-lived API streams poll this, so a revoked token's stream ends. */
+export function tokenAlive(ctx: Context, tokenId: string): boolean {
+  return ctx.repos.tokens.get(tokenId) !== undefined;
+}

@@ -3,6 +3,7 @@ import { ConflictError } from '../lib/errors.js';
 import type { EnvironmentStats } from '../docker/stats.js';
 import type { LogFollow, Shell } from '../docker/node-client.js';
 import type { Context } from '../core/context.js';
+import { toolsImage } from '../templates/panel-images.js';
 
 /** Live figures from the node; an environment without a container has none yet. */
 export async function environmentStats(ctx: Context, env: Environment): Promise<EnvironmentStats> {
@@ -18,7 +19,7 @@ export async function environmentLogs(ctx: Context, env: Environment, tail: numb
 /** A shell in the environment, as its own user; the caller has authorized the account. */
 export async function openEnvironmentShell(ctx: Context, env: Environment, size: { cols: number; rows: number }): Promise<Shell> {
   if (!env.containerId) throw new ConflictError('the environment has no container yet');
-  return ctx.nodes.get(env.nodeId).openShell(env.containerId, size);
+  return ctx.nodes.get(env.nodeId).openShell(env.containerId, size, await toolsImage(ctx.config.imageCacheDir));
 }
 
 /** The environment's output from now on, until closed. */

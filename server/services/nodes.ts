@@ -4,7 +4,7 @@ import type { NodeRecord } from '../domain/types.js';
 import type { NodePatch } from '../db/repos/nodes.js';
 import { BadRequestError, ConflictError, KuraError, NodeUnavailableError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { probeImage } from '../templates/probe-image.js';
+import { probeImage } from '../templates/panel-images.js';
 import type { Context } from '../core/context.js';
 import { nodeView } from '../read-models/views.js';
 

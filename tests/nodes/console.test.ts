@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { containerName } from '../../server/docker/container-spec.js';
 import { consoleLimits } from '../../server/http/ui/panel/console.js';
-import { logsStreamTimings } from '../../server/http/ui/panel/logs-stream.js';
+import { streamLimits } from '../../server/http/streams.js';
 import { docker, dockerResult, labNode } from '../helpers/lab.js';
 import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 import { WebClient } from '../helpers/web.js';
@@ -26,7 +26,7 @@ describe('web console and logs follow on a real node', () => {
   let seed: Seed;
   let origin: string;
   let env: { id: string; nodeId: string; endpoints: { host: string; port: number }[] };
-  const saved = { console: { ...consoleLimits }, logs: { ...logsStreamTimings } };
+  const saved = { console: { ...consoleLimits }, streams: { ...streamLimits } };
   const node = () => labNode(1);
   const opened: WebSocket[] = [];
 
@@ -44,7 +44,7 @@ describe('web console and logs follow on a real node', () => {
   });
   afterEach(() => {
     Object.assign(consoleLimits, saved.console);
-    Object.assign(logsStreamTimings, saved.logs);
+    Object.assign(streamLimits, saved.streams);
     for (const ws of opened.splice(0)) ws.terminate();
   });
   afterAll(async () => panel?.close());
@@ -158,7 +158,7 @@ describe('web console and logs follow on a real node', () => {
 
   it('closes the console after the idle time without input', async () => {
     consoleLimits.idleMs = 600;
-    consoleLimits.sessionCheckMs = 200;
+    consoleLimits.idleCheckMs = 200;
     const web = await login('console-owner@kura.example', PASSWORD);
     const con = await openConsole(web.cookieHeader);
     const started = Date.now();
@@ -168,7 +168,7 @@ describe('web console and logs follow on a real node', () => {
   });
 
   it('closes the open console after logout and ends its shell and background jobs', async () => {
-    consoleLimits.sessionCheckMs = 300;
+    streamLimits.credentialCheckMs = 300;
     const web = await login('console-owner@kura.example', PASSWORD);
     const con = await openConsole(web.cookieHeader);
     con.type('sleep 987 &\necho started-$((2*3))\n');
@@ -183,7 +183,7 @@ describe('web console and logs follow on a real node', () => {
     const loggedOut = Date.now();
     const closed = await Promise.race([con.closed, sleep(3_000).then(() => null)]);
     expect(closed).toEqual({ code: 1008, reason: 'session ended' });
-    expect(Date.now() - loggedOut).toBeLessThan(consoleLimits.sessionCheckMs + 1_000);
+    expect(Date.now() - loggedOut).toBeLessThan(streamLimits.credentialCheckMs + 1_000);
     expect(con.output()).toMatch(/session has ended/);
     await waitNoConsoleProcesses();
     // The old cookie opens nothing any more.
@@ -207,7 +207,7 @@ describe('web console and logs follow on a real node', () => {
   });
 
   it('follows the container log as server-sent events from now on, until the session ends', async () => {
-    logsStreamTimings.sessionCheckMs = 300;
+    streamLimits.credentialCheckMs = 300;
     const web = await login('console-owner@kura.example', PASSWORD);
     const other = await login('console-other@kura.example', OTHER_PASSWORD);
     const url = `${origin}/panel/environments/${env.id}/logs/stream`;
@@ -251,6 +251,6 @@ describe('web console and logs follow on a real node', () => {
     const loggedOut = Date.now();
     await Promise.race([reading, sleep(3_000)]);
     expect(ended).toBe(true);
-    expect(Date.now() - loggedOut).toBeLessThan(logsStreamTimings.sessionCheckMs + 1_000);
+    expect(Date.now() - loggedOut).toBeLessThan(streamLimits.credentialCheckMs + 1_000);
   });
 });

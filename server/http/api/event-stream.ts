@@ -1,34 +1,32 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../core/context.js';
 import { principal } from '../auth.js';
-import { openEventStream } from '../sse.js';
-
-const HEARTBEAT_MS = 15_000;
+import { endWithClient, openEventStream, relayUpdates } from '../sse.js';
+import { StreamRegistry, streamLimits } from '../streams.js';
+import { tokenCredential } from '../stream-credentials.js';
+import { errors } from './schemas.js';
 
 /** Server-Sent Events: lifecycle and operation events the caller may see, as they happen. */
 export const eventRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  const streams = new StreamRegistry();
+  app.addHook('preClose', async () => streams.closeAll());
+
   app.get('/events', {
     schema: { tags: ['events'], operationId: 'streamEvents', summary: 'Server-Sent Events stream (text/event-stream) of operation and environment events',
       description: 'Keeps the connection open and sends every operation and environment change as an event, with a comment every 15 s to keep it'
-        + ' alive. An admin token receives all of them, a customer token only those of its own customer.',
-      response: { 200: { description: 'An event stream that stays open', content: { 'text/event-stream': { schema: { type: 'string' } } } } } },
+        + ' alive. An admin token receives all of them, a customer token only those of its own customer. A token may have'
+        + ` ${streamLimits.eventsPerToken} streams open at once (429 beyond). The stream ends within about a second of its token being revoked,`
+        + ' and a client that falls more than 256 KiB behind, or does not read for 60 s, is cut off: reconnect and re-read what you need.',
+      response: { 200: { description: 'An event stream that stays open', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+        ...errors(401, 429) } },
   }, async (request, reply) => {
     const who = principal(request);
-    const sse = openEventStream(reply);
-    const res = sse.res;
+    const credential = who.tokenId ? tokenCredential(ctx, who.tokenId) : { key: 'admin', alive: () => true };
+    const slot = streams.take('events', streamLimits.eventsPerToken, credential, 'event streams per token');
+    endWithClient(reply, slot);
+    const sse = openEventStream(reply, slot);
+    if (!sse) return;
     sse.comment('connected');
-    let seq = 0;
-    const unsubscribe = ctx.updates.subscribe((event) => {
-      if (who.kind === 'customer' && event.customerId !== who.customerId) return;
-      const data = who.kind === 'customer' ? event.customerData ?? event.data : event.data;
-      res.write(`id: ${++seq}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`);
-    });
-    const heartbeat = setInterval(() => sse.comment('keep-alive'), HEARTBEAT_MS);
-    const close = () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-    };
-    request.raw.on('close', close);
-    res.on('error', close);
+    relayUpdates(ctx.updates, sse, slot, (event) => who.kind === 'admin' || event.customerId === who.customerId, { ids: true, forCustomer: who.kind === 'customer' });
   });
 };

@@ -6,6 +6,7 @@ import type { Context } from '../../core/context.js';
 import { resolveSession } from '../../services/sessions.js';
 import { LoginThrottle } from '../../services/login-throttle.js';
 import { KuraError } from '../../lib/errors.js';
+import { StreamRegistry } from '../streams.js';
 import { toErrorBody } from '../errors.js';
 import { registerAudit } from '../audit-hook.js';
 import { chooseLanguage, type Translator } from './i18n.js';
@@ -21,7 +22,9 @@ import { adminRoutes } from './admin/index.js';
 
 /** The web panel: the customer pages under /panel, the admin console under /admin, and login. */
 export const webUi = (ctx: Context, i18n: Translator) => async (app: FastifyInstance): Promise<void> => {
-  const ui: Ui = { ctx, i18n, throttle: new LoginThrottle() };
+  const ui: Ui = { ctx, i18n, throttle: new LoginThrottle(), streams: new StreamRegistry() };
+  // Before the server waits for open connections to end: streams would hold it open.
+  app.addHook('preClose', async () => ui.streams.closeAll());
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 256 * 1024 });
 

@@ -4,7 +4,7 @@ import { run } from '../../lib/exec.js';
 import { sha256File } from '../image-archive.js';
 import type { RootfsSource } from './source.js';
 
-const BUSYBOX = '/bin/busybox';
+export const BUSYBOX = '/bin/busybox';
 
 /** A two-megabyte root filesystem: a static busybox and its applet links. Works offline. */
 export const busyboxSource: RootfsSource = {
@@ -37,7 +37,7 @@ export const busyboxSource: RootfsSource = {
   },
 };
 
-async function assertStaticBusybox(): Promise<void> {
+export async function assertStaticBusybox(): Promise<void> {
   if (!fs.existsSync(BUSYBOX)) {
     throw new Error(`${BUSYBOX} is missing: install the Debian package busybox-static`);
   }

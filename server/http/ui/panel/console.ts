@@ -8,13 +8,15 @@ import { audit } from '../../../services/audit.js';
 import { environmentFor } from '../../../services/environments.js';
 import { openEnvironmentShell } from '../../../services/environment-io.js';
 import type { Context } from '../../../core/context.js';
-import { sessionAlive, type ActiveSession } from '../../../services/sessions.js';
+import type { ActiveSession } from '../../../services/sessions.js';
+import type { StreamSlot } from '../../streams.js';
+import { sessionCredential } from '../../stream-credentials.js';
 import { errorMessage, ForbiddenError } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
 import { signedIn } from '../web-request.js';
 
-/** How often an open console checks its session, how long it may sit without input, how many a session may open. */
-export const consoleLimits = { sessionCheckMs: 5_000, idleMs: 30 * 60_000, perSession: 3 };
+/** How often an open console checks for idleness, how long it may sit without input, how many a session may open. */
+export const consoleLimits = { idleCheckMs: 5_000, idleMs: 30 * 60_000, perSession: 3 };
 export const MAX_INPUT_BYTES = 64 * 1024;
 /** Output waiting for a slow browser beyond this pauses the shell's output. */
 const HIGH_WATER = 1024 * 1024;
@@ -35,6 +37,8 @@ interface Grant {
 const NORMAL = 1000;
 const POLICY = 1008;
 const FAILED = 1011;
+/** The panel is shutting down. */
+const GOING_AWAY = 1001;
 
 /**
  * The web console: a shell in the environment's container over a WebSocket. Checked like
@@ -42,9 +46,8 @@ const FAILED = 1011;
  * the session ends, after a long idle time, or when the browser goes.
  */
 export const consolePages = (ui: Ui) => async (app: FastifyInstance): Promise<void> => {
-  const { ctx } = ui;
+  const { ctx, streams } = ui;
   const grants = new WeakMap<FastifyRequest, Grant>();
-  const openPerSession = new Map<string, number>();
 
   app.get<{ Params: { id: string } }>('/environments/:id/console', {
     websocket: true,
@@ -59,27 +62,24 @@ export const consolePages = (ui: Ui) => async (app: FastifyInstance): Promise<vo
   }, (socket, request) => {
     const grant = grants.get(request);
     if (!grant) return socket.close(POLICY, 'not authorized');
-    const sessionId = grant.active.session.idHash;
-    const count = openPerSession.get(sessionId) ?? 0;
-    if (count >= consoleLimits.perSession) {
-      say(socket, `At most ${consoleLimits.perSession} consoles may be open at once; close another one first.`);
-      return socket.close(POLICY, 'too many consoles');
-    }
     if (grant.env.state !== 'running' || !grant.env.containerId) {
       say(socket, `The environment is ${grant.env.state}; start it to use the console.`);
       return socket.close(NORMAL, 'not running');
     }
-    openPerSession.set(sessionId, count + 1);
-    runConsole(ctx, socket, request, grant, () => {
-      const left = (openPerSession.get(sessionId) ?? 1) - 1;
-      if (left > 0) openPerSession.set(sessionId, left);
-      else openPerSession.delete(sessionId);
-    });
+    let slot: StreamSlot;
+    try {
+      slot = streams.take('console', consoleLimits.perSession, sessionCredential(ctx, grant.active.session.idHash), 'consoles');
+    } catch {
+      // The only refusal take() has: the session's consoles are all in use.
+      say(socket, `At most ${consoleLimits.perSession} consoles may be open at once; close another one first.`);
+      return socket.close(POLICY, 'too many consoles');
+    }
+    runConsole(ctx, socket, request, grant, slot);
   });
 };
 
 /** Bridges one browser socket and one shell until either ends, the session ends or the console sits idle. */
-function runConsole(ctx: Context, socket: WebSocket, request: FastifyRequest, grant: Grant, onClosed: () => void): void {
+function runConsole(ctx: Context, socket: WebSocket, request: FastifyRequest, grant: Grant, slot: StreamSlot): void {
   const { active, env } = grant;
   // Read now: once the browser has gone, its address is gone with the socket.
   const ip = request.ip;
@@ -96,7 +96,7 @@ function runConsole(ctx: Context, socket: WebSocket, request: FastifyRequest, gr
     if (closed) return;
     closed = true;
     clearInterval(watch);
-    onClosed();
+    slot.end('client');
     if (shell) void endShell(shell);
   };
   const end = (code: number, reason: string, message?: string) => {
@@ -106,9 +106,12 @@ function runConsole(ctx: Context, socket: WebSocket, request: FastifyRequest, gr
     cleanup();
   };
   const watch = setInterval(() => {
-    if (!sessionAlive(ctx, active.session.idHash)) end(POLICY, 'session ended', 'Your session has ended; the console is closed.');
-    else if (Date.now() - lastInput > consoleLimits.idleMs) end(NORMAL, 'idle', 'The console was closed after a long time without input.');
-  }, consoleLimits.sessionCheckMs);
+    if (Date.now() - lastInput > consoleLimits.idleMs) end(NORMAL, 'idle', 'The console was closed after a long time without input.');
+  }, consoleLimits.idleCheckMs);
+  slot.onEnd((reason) => {
+    if (reason === 'credential') end(POLICY, 'session ended', 'Your session has ended; the console is closed.');
+    else if (reason === 'closing') end(GOING_AWAY, 'panel closing');
+  });
 
   socket.on('close', cleanup);
   socket.on('message', (raw: RawData, isBinary: boolean) => {

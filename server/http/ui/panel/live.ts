@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Ui } from '../ui.js';
-import { sessionAlive } from '../../../services/sessions.js';
 import { signedIn } from '../web-request.js';
-import { openEventStream } from '../../sse.js';
+import { endWithClient, openEventStream, relayUpdates } from '../../sse.js';
+import { streamLimits } from '../../streams.js';
+import { sessionCredential } from '../../stream-credentials.js';
 import { environmentView } from '../../../read-models/views.js';
 import { publicOperation } from '../../../db/repos/operations.js';
 import type { Principal } from '../../../domain/types.js';
 import type { Context } from '../../../core/context.js';
 
-const HEARTBEAT_MS = 15_000;
 /** At most this many environments and operations are brought up to date when a page (re)connects. */
 const CATCH_UP = 200;
 
@@ -17,34 +17,20 @@ const CATCH_UP = 200;
  * signed-in account may see, and closed once its session ends. A page names the
  * environments and operations it shows (`?env=a,b&op=c`); on every (re)connect their
  * current state is sent first, so a change made while the page was loading or its
- * stream was down is not missed.
+ * stream was down (or cut off for falling behind) is not missed.
  */
 export const livePages = (ui: Ui) => async (app: FastifyInstance): Promise<void> => {
-  const { ctx } = ui;
+  const { ctx, streams } = ui;
   app.get<{ Querystring: { env?: string; op?: string } }>('/events', async (request, reply) => {
     const { principal: who, session } = signedIn(request);
+    const slot = streams.take('live', streamLimits.livePerSession, sessionCredential(ctx, session.idHash), 'live update streams');
+    endWithClient(reply, slot);
     const snapshot = catchUp(ctx, who, ids(request.query.env), ids(request.query.op));
-    const sse = openEventStream(reply, { retryMs: 3000 });
-    const res = sse.res;
+    const sse = openEventStream(reply, slot, { retryMs: 3000 });
+    if (!sse) return;
     sse.comment('connected');
     for (const [type, data] of snapshot) sse.send(type, data);
-    const unsubscribe = ctx.updates.subscribe((event) => {
-      if (who.kind === 'customer' && event.customerId !== who.customerId) return;
-      sse.send(event.type, who.kind === 'customer' ? event.customerData ?? event.data : event.data);
-    });
-    const heartbeat = setInterval(() => {
-      if (!sessionAlive(ctx, session.idHash)) {
-        res.end();
-        return;
-      }
-      sse.comment('keep-alive');
-    }, HEARTBEAT_MS);
-    const close = () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-    };
-    request.raw.on('close', close);
-    res.on('error', close);
+    relayUpdates(ctx.updates, sse, slot, (event) => who.kind === 'admin' || event.customerId === who.customerId, { forCustomer: who.kind === 'customer' });
   });
 };
 

@@ -1,60 +1,51 @@
 import type { FastifyInstance } from 'fastify';
 import { environmentFor } from '../../../services/environments.js';
 import { followEnvironmentLogs } from '../../../services/environment-io.js';
-import { sessionAlive } from '../../../services/sessions.js';
-import { ConflictError, KuraError } from '../../../lib/errors.js';
+import { ConflictError } from '../../../lib/errors.js';
+import type { LogFollow } from '../../../docker/node-client.js';
 import type { Ui } from '../ui.js';
 import { signedIn } from '../web-request.js';
-import { openEventStream } from '../../sse.js';
-
-/** Keep-alive comments for proxies, and how often an open stream checks its session. */
-export const logsStreamTimings = { keepAliveMs: 15_000, sessionCheckMs: 5_000 };
-/** Each open stream holds a connection to the node. */
-const PER_SESSION = 4;
+import { endWithClient, openEventStream } from '../../sse.js';
+import { streamLimits } from '../../streams.js';
+import { sessionCredential } from '../../stream-credentials.js';
 
 /**
  * "Follow" on the environment page: the container's new log output as server-sent
- * events (`event: log`, data a JSON string), until the browser leaves or the session ends.
+ * events (`event: log`, data a JSON string), until the browser leaves or the session
+ * ends. Reading from the node pauses while the browser's socket is full, so a browser
+ * that stops reading costs the panel a few buffers, not the whole log.
  */
 export const logsStreamPages = (ui: Ui) => async (app: FastifyInstance): Promise<void> => {
-  const { ctx } = ui;
-  const openPerSession = new Map<string, number>();
+  const { ctx, streams } = ui;
 
   app.get<{ Params: { id: string } }>('/environments/:id/logs/stream', async (request, reply) => {
     const { principal, session } = signedIn(request);
     const env = environmentFor(ctx, principal, request.params.id);
     if (!env.containerId) throw new ConflictError('the environment has no container yet');
-    const count = openPerSession.get(session.idHash) ?? 0;
-    if (count >= PER_SESSION) throw new KuraError('rate_limited', `at most ${PER_SESSION} log streams may be open at once`);
-    const follow = await followEnvironmentLogs(ctx, env);
-    openPerSession.set(session.idHash, count + 1);
-
-    const sse = openEventStream(reply, { retryMs: 3000 });
-    const res = sse.res;
+    // Counted before the node is asked: each open stream holds a connection to it.
+    const slot = streams.take('logs', streamLimits.logsPerSession, sessionCredential(ctx, session.idHash), 'log streams');
+    endWithClient(reply, slot);
+    let follow: LogFollow;
+    try {
+      follow = await followEnvironmentLogs(ctx, env);
+    } catch (err) {
+      slot.end('source');
+      throw err;
+    }
+    slot.onEnd(() => follow.close());
+    const sse = openEventStream(reply, slot, { retryMs: 3000 });
+    if (!sse) return;
     sse.comment('following');
-    follow.stream.on('data', (text: string) => sse.send('log', text));
-    follow.stream.on('error', (err) => {
+    const text = follow.stream;
+    text.on('data', (chunk: string) => {
+      if (!sse.send('log', chunk)) text.pause();
+    });
+    sse.onDrain(() => text.resume());
+    text.on('error', (err) => {
       request.log.warn({ err: err.message, env: env.id }, 'log stream from the node failed');
-      res.end();
+      slot.end('source');
     });
     // A stopped container's log ends: the browser reconnects after the retry time.
-    follow.stream.on('end', () => res.end());
-    const keepAlive = setInterval(() => sse.comment('keep-alive'), logsStreamTimings.keepAliveMs);
-    const sessionCheck = setInterval(() => {
-      if (!sessionAlive(ctx, session.idHash)) res.end();
-    }, logsStreamTimings.sessionCheckMs);
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      clearInterval(keepAlive);
-      clearInterval(sessionCheck);
-      follow.close();
-      const left = (openPerSession.get(session.idHash) ?? 1) - 1;
-      if (left > 0) openPerSession.set(session.idHash, left);
-      else openPerSession.delete(session.idHash);
-    };
-    res.on('close', close);
-    res.on('error', close);
+    text.on('end', () => slot.end('source'));
   });
 };

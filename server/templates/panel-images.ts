@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { packImage } from './image-archive.js';
+import { BUSYBOX, assertStaticBusybox } from './sources/busybox.js';
+
+/** An image the panel itself uses on nodes: its id and `docker save` archive. */
+export interface PanelImage {
+  imageId: string;
+  archive: string;
+}
+
+const cached = new Map<string, Promise<PanelImage>>();
+
+/** A one-file image used to test whether a node enforces per-container disk size. */
+export function probeImage(cacheDir: string): Promise<PanelImage> {
+  return panelImage(cacheDir, 'probe', 'kura/probe:1', ['/probe'], async (rootfs) => {
+    fs.writeFileSync(path.join(rootfs, 'probe'), 'kura disk quota probe\n');
+  });
+}
+
+/**
+ * A static busybox alone: what the panel runs beside an environment (in its process
+ * namespace) to end a console's processes without using anything inside the container.
+ */
+export function toolsImage(cacheDir: string): Promise<PanelImage> {
+  return panelImage(cacheDir, 'tools', 'kura/tools:1', ['/bin/busybox', 'true'], async (rootfs) => {
+    await assertStaticBusybox();
+    for (const dir of ['bin', 'proc', 'sys', 'dev', 'etc']) fs.mkdirSync(path.join(rootfs, dir), { mode: 0o755 });
+    fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
+    fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+  });
+}
+
+/** Built once per cache folder and kept there; the archive gives the same image id on every node. */
+function panelImage(cacheDir: string, name: string, repoTag: string, cmd: string[], fill: (rootfs: string) => Promise<void>): Promise<PanelImage> {
+  const dir = path.join(cacheDir, name);
+  let image = cached.get(dir);
+  if (image) return image;
+  image = (async () => {
+    const meta = path.join(dir, 'image.json');
+    if (fs.existsSync(meta)) {
+      const m = JSON.parse(fs.readFileSync(meta, 'utf8')) as PanelImage;
+      if (fs.existsSync(m.archive)) return m;
+    }
+    const rootfs = path.join(dir, `rootfs-${process.pid}`);
+    fs.rmSync(rootfs, { recursive: true, force: true });
+    fs.mkdirSync(rootfs, { recursive: true });
+    await fill(rootfs);
+    const out = path.join(dir, `build-${process.pid}`);
+    fs.mkdirSync(out, { recursive: true });
+    const built = await packImage(rootfs, { cmd, env: {}, workingDir: null, user: null, exposedPorts: [], labels: {} }, repoTag, out);
+    fs.rmSync(rootfs, { recursive: true, force: true });
+    const archive = path.join(dir, 'image.tar');
+    fs.renameSync(built.archive, archive);
+    fs.rmSync(out, { recursive: true, force: true });
+    const result = { imageId: built.imageId, archive };
+    fs.writeFileSync(`${meta}.${process.pid}`, JSON.stringify(result));
+    fs.renameSync(`${meta}.${process.pid}`, meta);
+    return result;
+  })().catch((err: unknown) => {
+    cached.delete(dir);
+    throw err;
+  });
+  cached.set(dir, image);
+  return image;
+}
