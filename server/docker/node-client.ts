@@ -1,11 +1,9 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 import type { Limits } from '../domain/types.js';
-import { BadRequestError, NodeCallError, NodeUnavailableError } from '../lib/errors.js';
+import { NodeCallError, NodeUnavailableError } from '../lib/errors.js';
 import { CircuitBreaker } from './breaker.js';
 import { eventParser, type ContainerEvent } from './container-events.js';
 import { nodeError, isNotFound, isConflict } from './errors.js';
@@ -14,14 +12,10 @@ import type { UsageCounters } from '../domain/usage.js';
 import { readStats, readUsageCounters, demuxLogs, type EnvironmentStats } from './stats.js';
 import { openShell, type Shell } from './shell.js';
 import { ContainerFiles } from './files.js';
+import { dockerClient, type NodeConnection } from './connections.js';
 
-export type { Shell };
-
-export interface NodeConnection {
-  name: string;
-  endpoint: string;
-  tls?: { ca: string; cert: string; key: string } | undefined;
-}
+export { parseEndpoint } from './connections.js';
+export type { NodeConnection, Shell };
 
 export interface NodeFacts {
   dockerVersion: string;
@@ -53,17 +47,6 @@ const CALL_TIMEOUT_MS = 15_000;
 const READ_TIMEOUT_MS = 5_000;
 const LOAD_TIMEOUT_MS = 15 * 60_000;
 
-/** Parses `tcp://host:port` or `unix:///path`; anything else is refused. */
-export function parseEndpoint(endpoint: string): { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string } {
-  const unix = /^unix:\/\/(\/[A-Za-z0-9._/-]+)$/.exec(endpoint);
-  if (unix?.[1]) return { kind: 'unix', path: unix[1] };
-  const tcp = /^tcp:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(endpoint);
-  if (tcp?.[1] && tcp[2] && Number(tcp[2]) > 0 && Number(tcp[2]) < 65536) {
-    return { kind: 'tcp', host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) };
-  }
-  throw new BadRequestError('endpoint must be unix:///path/to/docker.sock or tcp://host:port', { field: 'endpoint' });
-}
-
 /**
  * The panel's one door to one Docker engine. Built once per node; every call has a
  * deadline and every failure comes out as the panel's own error.
@@ -80,20 +63,8 @@ export class NodeClient {
   onCall: ((call: string, ms: number, failed: boolean) => void) | null = null;
 
   constructor(readonly conn: NodeConnection) {
-    const ep = parseEndpoint(conn.endpoint);
-    const make = (timeout: number) => {
-      if (ep.kind === 'unix') {
-        return new Docker({ socketPath: ep.path, timeout, agent: new http.Agent({ keepAlive: true, maxSockets: 32 }) } as Docker.DockerOptions);
-      }
-      const tls = conn.tls;
-      const agent = tls
-        ? new https.Agent({ keepAlive: true, maxSockets: 32, ca: tls.ca, cert: tls.cert, key: tls.key })
-        : new http.Agent({ keepAlive: true, maxSockets: 32 });
-      return new Docker({
-        host: ep.host, port: ep.port, protocol: tls ? 'https' : 'http', timeout,
-        ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}), agent,
-      } as Docker.DockerOptions);
-    };
+    // Each pool is its own client with its own connections (see connections.ts).
+    const make = (timeout: number) => dockerClient(conn, timeout);
     this.api = make(CALL_TIMEOUT_MS);
     this.bulk = make(LOAD_TIMEOUT_MS);
     this.stream = make(0);
