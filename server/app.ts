@@ -74,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     return { name: c.name, endpoint: c.endpoint,
       tls: c.ca && c.cert && c.keySealed ? { ca: c.ca, cert: c.cert, key: secrets.open(c.keySealed) } : undefined };
   };
-  const nodes = deps.nodes ? deps.nodes(connectionOf) : new NodeRegistry(connectionOf, metrics.dockerCall);
+  const nodes = deps.nodes ? deps.nodes(connectionOf) : new NodeRegistry(connectionOf, metrics.dockerCall, config.rate.node);
   // The runner's handlers take the context, so the context is completed with the runner just below.
   const ctx = {
     config, repos, templates, secrets, nodes, updates, log, metrics, panelId, known: new Set<string>(),

@@ -16,6 +16,13 @@ const ConfigSchema = Type.Object({
   adminPassword: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
   trustProxy: Type.Boolean(),
   usageIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+  rate: Type.Object({
+    node: Type.Object({
+      slots: Type.Integer({ minimum: 1, maximum: 1024 }),
+      share: Type.Integer({ minimum: 1, maximum: 1024 }),
+      waitMs: Type.Integer({ minimum: 100, maximum: 60_000 }),
+    }),
+  }),
   logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
     Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')]),
 });
@@ -42,12 +49,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.KURA_LOG_LEVEL || 'info',
     trustProxy: env.KURA_TRUST_PROXY === undefined || env.KURA_TRUST_PROXY === '' ? false
       : env.KURA_TRUST_PROXY === 'true' ? true : env.KURA_TRUST_PROXY === 'false' ? false : env.KURA_TRUST_PROXY,
-    usageIntervalSeconds: env.KURA_USAGE_INTERVAL === undefined || env.KURA_USAGE_INTERVAL === '' ? 60 : Number(env.KURA_USAGE_INTERVAL),
+    usageIntervalSeconds: number(env.KURA_USAGE_INTERVAL, 60),
+    rate: {
+      node: { slots: number(env.KURA_RATE_NODE_CALLS, 32), share: number(env.KURA_RATE_NODE_SHARE, 8),
+        waitMs: Math.round(number(env.KURA_RATE_NODE_WAIT, 3) * 1000) },
+    },
   };
   const problems = [...Value.Errors(ConfigSchema, raw)].map((e) => `${settingName(e.path)}: ${e.message}`);
   if ((raw.adminEmail === undefined) !== (raw.adminPassword === undefined)) {
     problems.push('KURA_ADMIN_EMAIL and KURA_ADMIN_PASSWORD must be set together');
   }
+  if (raw.rate.node.share > raw.rate.node.slots) problems.push('KURA_RATE_NODE_SHARE cannot be more than KURA_RATE_NODE_CALLS');
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Value.Clean(ConfigSchema, raw) as Config;
 }
@@ -58,7 +70,14 @@ const ENV_NAMES: Record<string, string> = {
   '/templatesDir': 'KURA_TEMPLATES_DIR', '/debianMirror': 'KURA_DEBIAN_MIRROR',
   '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL',
   '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
+  '/rate/node/slots': 'KURA_RATE_NODE_CALLS (1-1024)', '/rate/node/share': 'KURA_RATE_NODE_SHARE (1-1024)',
+  '/rate/node/waitMs': 'KURA_RATE_NODE_WAIT (seconds, 0.1-60)',
 };
+/** A number setting: its default when unset or empty; anything not a number fails the schema with the setting named. */
+function number(value: string | undefined, fallback: number): number {
+  return value === undefined || value === '' ? fallback : Number(value);
+}
+
 function settingName(p: string): string {
   return ENV_NAMES[p] ?? p;
 }

@@ -23,18 +23,21 @@ export function parseEndpoint(endpoint: string): { kind: 'tcp'; host: string; po
 }
 
 /**
- * A Docker client with a connection pool of its own (at most 32 connections); `timeout`
- * ends a connection that stays silent that long (0: never).
+ * A Docker client with a connection pool of its own; `timeout` ends a connection that
+ * stays silent that long (0: never). Its agent never queues a request (maxSockets is
+ * unbounded): time spent waiting for a socket would eat the call's deadline and be taken
+ * for the node failing. Short calls are bounded by the node's gate instead, long-lived
+ * ones by their own caps.
  */
 export function dockerClient(conn: NodeConnection, timeout: number): Docker {
   const ep = parseEndpoint(conn.endpoint);
   if (ep.kind === 'unix') {
-    return new Docker({ socketPath: ep.path, timeout, agent: briefly(new http.Agent({ keepAlive: true, maxSockets: 32 })) } as Docker.DockerOptions);
+    return new Docker({ socketPath: ep.path, timeout, agent: briefly(new http.Agent({ keepAlive: true })) } as Docker.DockerOptions);
   }
   const tls = conn.tls;
   const agent = briefly(tls
-    ? new https.Agent({ keepAlive: true, maxSockets: 32, ca: tls.ca, cert: tls.cert, key: tls.key })
-    : new http.Agent({ keepAlive: true, maxSockets: 32 }));
+    ? new https.Agent({ keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key })
+    : new http.Agent({ keepAlive: true }));
   return new Docker({
     host: ep.host, port: ep.port, protocol: tls ? 'https' : 'http', timeout,
     ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}), agent,

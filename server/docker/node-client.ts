@@ -5,6 +5,7 @@ import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 import type { Limits } from '../domain/types.js';
 import { NodeCallError, NodeUnavailableError } from '../lib/errors.js';
 import { CircuitBreaker } from './breaker.js';
+import { NodeGate, type CallMode, type NodeCallLimits } from './node-gate.js';
 import { eventParser, type ContainerEvent } from './container-events.js';
 import { nodeError, isNotFound, isConflict } from './errors.js';
 import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
@@ -46,6 +47,8 @@ const CALL_TIMEOUT_MS = 15_000;
 /** Reads a person is waiting on (stats, logs) give up sooner than work in an operation. */
 const READ_TIMEOUT_MS = 5_000;
 const LOAD_TIMEOUT_MS = 15 * 60_000;
+/** A ping's connection gives up after this long without an answer, so a hung one never holds the next beat. */
+const HEARTBEAT_SOCKET_MS = 5_000;
 
 /**
  * The panel's one door to one Docker engine. Built once per node; every call has a
@@ -58,34 +61,57 @@ export class NodeClient {
   private readonly stream: Docker;
   /** Log follows get their own connection pool, so many open log views cannot starve the events stream. */
   private readonly follow: Docker;
+  /** The heartbeat's own connection: a ping never waits behind anyone's calls. */
+  private readonly heartbeat: Docker;
   readonly breaker: CircuitBreaker;
+  /** The panel's queue in front of this node's short calls, shared fairly between customers. */
+  readonly gate: NodeGate;
   /** Called after every call with its duration and whether it failed (for metrics). */
   onCall: ((call: string, ms: number, failed: boolean) => void) | null = null;
 
-  constructor(readonly conn: NodeConnection) {
+  constructor(readonly conn: NodeConnection, limits?: NodeCallLimits) {
     // Each pool is its own client with its own connections (see connections.ts).
     const make = (timeout: number) => dockerClient(conn, timeout);
     this.api = make(CALL_TIMEOUT_MS);
     this.bulk = make(LOAD_TIMEOUT_MS);
     this.stream = make(0);
     this.follow = make(0);
+    this.heartbeat = make(HEARTBEAT_SOCKET_MS);
     this.breaker = new CircuitBreaker(conn.name);
+    this.gate = new NodeGate(conn.name, limits);
   }
 
   get name(): string {
     return this.conn.name;
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>, deadlineMs = CALL_TIMEOUT_MS, probe = false): Promise<T> {
+  /**
+   * Every call to the node goes through here. A short call first waits for a slot in the
+   * gate (the panel's own queue: that wait is outside the deadline and never trips the
+   * breaker), then the deadline runs while the node has the request.
+   */
+  private async call<T>(what: string, fn: () => Promise<T>, deadlineMs = CALL_TIMEOUT_MS, mode: CallMode = 'short'): Promise<T> {
+    const probe = mode === 'probe';
     if (!probe) this.breaker.check(what);
+    const release = mode === 'short' ? await this.gate.enter(what) : null;
+    if (release) {
+      try {
+        this.breaker.check(what); // it may have opened while this call waited
+      } catch (err) {
+        release();
+        throw err;
+      }
+    }
     const started = performance.now();
     let failed = false;
     let timer: NodeJS.Timeout | undefined;
+    let work: Promise<T> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${deadlineMs} ms`), { code: 'ETIMEDOUT' })), deadlineMs);
     });
     try {
-      return await Promise.race([fn(), deadline]);
+      work = fn();
+      return await Promise.race([work, deadline]);
     } catch (err) {
       failed = true;
       const mapped = nodeError(this.conn.name, what, err);
@@ -94,6 +120,8 @@ export class NodeClient {
       throw mapped;
     } finally {
       clearTimeout(timer);
+      // The slot stays taken until the node has answered, even past the deadline: its connection is busy until then.
+      if (release) void (work ? work.then(release, release) : release());
       this.onCall?.(what, performance.now() - started, failed);
     }
   }
@@ -113,7 +141,7 @@ export class NodeClient {
 
   /** The heartbeat: goes out even while the breaker is open, and closes it on an answer. */
   async ping(deadlineMs = 5000): Promise<void> {
-    await this.call('ping', () => this.api.ping(), deadlineMs, true);
+    await this.call('ping', () => this.heartbeat.ping(), deadlineMs, 'probe');
     this.breaker.reset();
   }
 
@@ -154,7 +182,7 @@ export class NodeClient {
       const body = await readAll(stream);
       // The engine answered: a broken archive is the call's failure, not the node's (the breaker stays closed).
       if (/"error"/.test(body)) throw new NodeCallError(this.conn.name, 'image load', 500, body.slice(0, 500));
-    }, LOAD_TIMEOUT_MS);
+    }, LOAD_TIMEOUT_MS, 'transfer');
   }
 
   async pullImage(reference: string): Promise<void> {
@@ -163,7 +191,7 @@ export class NodeClient {
       const body = await readAll(stream);
       const failed = /"error":\s*"([^"]*)"/.exec(body);
       if (failed) throw new NodeCallError(this.conn.name, 'image pull', 500, failed[1] ?? 'pull failed');
-    }, LOAD_TIMEOUT_MS);
+    }, LOAD_TIMEOUT_MS, 'transfer');
   }
 
   /**
@@ -308,7 +336,7 @@ export class NodeClient {
 
   /** A container's files: its changes against the image, stats, and tar archives in and out. */
   files(id: string): ContainerFiles {
-    return new ContainerFiles({ api: this.api, bulk: this.bulk, call: (what, fn, ms) => this.call(what, fn, ms) }, id);
+    return new ContainerFiles({ api: this.api, bulk: this.bulk, call: (what, fn, ms, mode) => this.call(what, fn, ms, mode) }, id);
   }
 
   /** An interactive shell in a running container, as the container's own user (see shell.ts). */

@@ -6,7 +6,7 @@ import type { Context } from '../../core/context.js';
 import { resolveSession } from '../../services/sessions.js';
 import { LoginThrottle } from '../../services/login-throttle.js';
 import { KuraError } from '../../lib/errors.js';
-import { toErrorBody } from '../errors.js';
+import { setRetryAfter, toErrorBody } from '../errors.js';
 import { registerAudit } from '../audit-hook.js';
 import { chooseLanguage, type Translator } from './i18n.js';
 import { checkCsrf } from './csrf.js';
@@ -64,6 +64,7 @@ function errorPage(ui: Ui, err: FastifyError, request: FastifyRequest, reply: Fa
   }
   const { status, body } = toErrorBody(err);
   if (status >= 500) request.log.error({ err }, 'page failed');
+  setRetryAfter(reply, status, err);
   // Scripts that post with fetch get the API's JSON error shape.
   if (request.headers.accept?.includes('application/json')) return reply.code(status).type('application/json').send(body);
   if (!request.web) return reply.code(status).type('text/plain; charset=utf-8').send(body.error.message);
