@@ -2,6 +2,12 @@ import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
+/** What one caller may have: requests per second (a burst of twice that is allowed) and requests in flight. */
+const RateLimit = Type.Object({
+  perSecond: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  concurrent: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+});
+
 /** The only place that reads process.env: every setting is validated here once. */
 const ConfigSchema = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
@@ -17,6 +23,10 @@ const ConfigSchema = Type.Object({
   trustProxy: Type.Boolean(),
   usageIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   rate: Type.Object({
+    customer: RateLimit,
+    admin: RateLimit,
+    /** Per client address, for requests without a valid token or session. */
+    anonymous: RateLimit,
     node: Type.Object({
       slots: Type.Integer({ minimum: 1, maximum: 1024 }),
       share: Type.Integer({ minimum: 1, maximum: 1024 }),
@@ -51,6 +61,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : env.KURA_TRUST_PROXY === 'true' ? true : env.KURA_TRUST_PROXY === 'false' ? false : env.KURA_TRUST_PROXY,
     usageIntervalSeconds: number(env.KURA_USAGE_INTERVAL, 60),
     rate: {
+      customer: { perSecond: number(env.KURA_RATE_CUSTOMER_PER_SECOND, 50), concurrent: number(env.KURA_RATE_CUSTOMER_CONCURRENT, 16) },
+      admin: { perSecond: number(env.KURA_RATE_ADMIN_PER_SECOND, 500), concurrent: number(env.KURA_RATE_ADMIN_CONCURRENT, 256) },
+      anonymous: { perSecond: number(env.KURA_RATE_ANONYMOUS_PER_SECOND, 20), concurrent: number(env.KURA_RATE_ANONYMOUS_CONCURRENT, 16) },
       node: { slots: number(env.KURA_RATE_NODE_CALLS, 32), share: number(env.KURA_RATE_NODE_SHARE, 8),
         waitMs: Math.round(number(env.KURA_RATE_NODE_WAIT, 3) * 1000) },
     },
@@ -70,6 +83,9 @@ const ENV_NAMES: Record<string, string> = {
   '/templatesDir': 'KURA_TEMPLATES_DIR', '/debianMirror': 'KURA_DEBIAN_MIRROR',
   '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL',
   '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
+  '/rate/customer/perSecond': 'KURA_RATE_CUSTOMER_PER_SECOND', '/rate/customer/concurrent': 'KURA_RATE_CUSTOMER_CONCURRENT',
+  '/rate/admin/perSecond': 'KURA_RATE_ADMIN_PER_SECOND', '/rate/admin/concurrent': 'KURA_RATE_ADMIN_CONCURRENT',
+  '/rate/anonymous/perSecond': 'KURA_RATE_ANONYMOUS_PER_SECOND', '/rate/anonymous/concurrent': 'KURA_RATE_ANONYMOUS_CONCURRENT',
   '/rate/node/slots': 'KURA_RATE_NODE_CALLS (1-1024)', '/rate/node/share': 'KURA_RATE_NODE_SHARE (1-1024)',
   '/rate/node/waitMs': 'KURA_RATE_NODE_WAIT (seconds, 0.1-60)',
 };

@@ -8,6 +8,7 @@ import { LoginThrottle } from '../../services/login-throttle.js';
 import { KuraError } from '../../lib/errors.js';
 import { setRetryAfter, toErrorBody } from '../errors.js';
 import { registerAudit } from '../audit-hook.js';
+import { addressCaller, sessionCaller, type RequestLimits } from '../rate-limit.js';
 import { chooseLanguage, type Translator } from './i18n.js';
 import { checkCsrf } from './csrf.js';
 import { LoginRequired } from './web-request.js';
@@ -20,7 +21,7 @@ import { adminRoutes } from './admin/index.js';
 
 
 /** The web panel: the customer pages under /panel, the admin console under /admin, and login. */
-export const webUi = (ctx: Context, i18n: Translator) => async (app: FastifyInstance): Promise<void> => {
+export const webUi = (ctx: Context, i18n: Translator, limits: RequestLimits) => async (app: FastifyInstance): Promise<void> => {
   const ui: Ui = { ctx, i18n, throttle: new LoginThrottle() };
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 256 * 1024 });
@@ -35,6 +36,8 @@ export const webUi = (ctx: Context, i18n: Translator) => async (app: FastifyInst
     }
     const lang = chooseLanguage(active?.account.language, request.cookies[LANG_COOKIE], request.headers['accept-language']);
     request.web = { active, lang, csrf: csrf! };
+    // After request.web is set, so a refusal is still a page in the visitor's language.
+    await limits.admit(request, reply, active ? sessionCaller(active.session.idHash, active.principal) : addressCaller(request));
   });
   app.addHook('preHandler', async (request) => checkCsrf(request));
   registerAudit(app, ctx, 'web', (request) => request.web?.active?.principal ?? null);
