@@ -29,6 +29,7 @@ import { registerOpenApi } from './http/openapi.js';
 import { validatorCompiler } from './http/validation.js';
 import { ErrorResponse } from './http/api/schemas.js';
 import { apiV1 } from './http/api/index.js';
+import { RequestLimits } from './http/rate-limit.js';
 import { webUi } from './http/ui/index.js';
 import { webAssets } from './http/ui/assets.js';
 import { loadLocales } from './http/ui/i18n.js';
@@ -77,7 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     return { name: c.name, endpoint: c.endpoint,
       tls: c.ca && c.cert && c.keySealed ? { ca: c.ca, cert: c.cert, key: secrets.open(c.keySealed) } : undefined };
   };
-  const nodes = deps.nodes ? deps.nodes(connectionOf) : new NodeRegistry(connectionOf, metrics.dockerCall);
+  const nodes = deps.nodes ? deps.nodes(connectionOf) : new NodeRegistry(connectionOf, metrics.dockerCall, config.rate.node);
   // The runner's handlers take the context, so the context is completed with the runner just below.
   const ctx = {
     config, repos, templates, secrets, nodes, updates, log, metrics, panelId, known: new Set<string>(),
@@ -97,7 +98,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   await app.register(fastifyView, { engine: { handlebars: viewEngine(path.join(ROOT, 'views'), i18n) }, root: path.join(ROOT, 'views'),
     layout: 'layouts/main.hbs', production: true });
   await app.register(webAssets);
-  await app.register(webUi(ctx, i18n));
+  // One limiter for the API and the web panel; each token, web session and client address is a caller of its own.
+  const limits = new RequestLimits(config.rate);
+  await app.register(webUi(ctx, i18n, limits));
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
   // Prometheus scrapes with the admin token (bearer_token in its scrape config): fleet figures are not public.
@@ -105,7 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     if (authenticate(ctx, request.headers.authorization).kind !== 'admin') throw new ForbiddenError();
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  await app.register(apiV1(ctx), { prefix: '/api/v1' });
+  await app.register(apiV1(ctx, limits), { prefix: '/api/v1' });
 
   let watch: ReturnType<typeof startFleetWatch> | null = null;
   let housekeeping: NodeJS.Timeout | undefined;

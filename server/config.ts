@@ -2,6 +2,12 @@ import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
+/** What one caller may have: requests per second (a burst of twice that is allowed) and requests in flight. */
+const RateLimit = Type.Object({
+  perSecond: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  concurrent: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+});
+
 /** The only place that reads process.env: every setting is validated here once. */
 const ConfigSchema = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
@@ -16,6 +22,17 @@ const ConfigSchema = Type.Object({
   adminPassword: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
   trustProxy: Type.Boolean(),
   usageIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+  rate: Type.Object({
+    customer: RateLimit,
+    admin: RateLimit,
+    /** Per client address, for requests without a valid token or session. */
+    anonymous: RateLimit,
+    node: Type.Object({
+      slots: Type.Integer({ minimum: 1, maximum: 1024 }),
+      share: Type.Integer({ minimum: 1, maximum: 1024 }),
+      waitMs: Type.Integer({ minimum: 100, maximum: 60_000 }),
+    }),
+  }),
   logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
     Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')]),
   /** Where the JSON log is appended; standard output when unset. */
@@ -45,12 +62,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logFile: env.KURA_LOG_FILE ? path.resolve(env.KURA_LOG_FILE) : undefined,
     trustProxy: env.KURA_TRUST_PROXY === undefined || env.KURA_TRUST_PROXY === '' ? false
       : env.KURA_TRUST_PROXY === 'true' ? true : env.KURA_TRUST_PROXY === 'false' ? false : env.KURA_TRUST_PROXY,
-    usageIntervalSeconds: env.KURA_USAGE_INTERVAL === undefined || env.KURA_USAGE_INTERVAL === '' ? 60 : Number(env.KURA_USAGE_INTERVAL),
+    usageIntervalSeconds: number(env.KURA_USAGE_INTERVAL, 60),
+    rate: {
+      customer: { perSecond: number(env.KURA_RATE_CUSTOMER_PER_SECOND, 50), concurrent: number(env.KURA_RATE_CUSTOMER_CONCURRENT, 32) },
+      admin: { perSecond: number(env.KURA_RATE_ADMIN_PER_SECOND, 500), concurrent: number(env.KURA_RATE_ADMIN_CONCURRENT, 256) },
+      anonymous: { perSecond: number(env.KURA_RATE_ANONYMOUS_PER_SECOND, 20), concurrent: number(env.KURA_RATE_ANONYMOUS_CONCURRENT, 16) },
+      node: { slots: number(env.KURA_RATE_NODE_CALLS, 32), share: number(env.KURA_RATE_NODE_SHARE, 8),
+        waitMs: Math.round(number(env.KURA_RATE_NODE_WAIT, 3) * 1000) },
+    },
   };
   const problems = [...Value.Errors(ConfigSchema, raw)].map((e) => `${settingName(e.path)}: ${e.message}`);
   if ((raw.adminEmail === undefined) !== (raw.adminPassword === undefined)) {
     problems.push('KURA_ADMIN_EMAIL and KURA_ADMIN_PASSWORD must be set together');
   }
+  if (raw.rate.node.share > raw.rate.node.slots) problems.push('KURA_RATE_NODE_SHARE cannot be more than KURA_RATE_NODE_CALLS');
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Value.Clean(ConfigSchema, raw) as Config;
 }
@@ -61,7 +86,17 @@ const ENV_NAMES: Record<string, string> = {
   '/templatesDir': 'KURA_TEMPLATES_DIR', '/debianMirror': 'KURA_DEBIAN_MIRROR',
   '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL', '/logFile': 'KURA_LOG_FILE',
   '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
+  '/rate/customer/perSecond': 'KURA_RATE_CUSTOMER_PER_SECOND', '/rate/customer/concurrent': 'KURA_RATE_CUSTOMER_CONCURRENT',
+  '/rate/admin/perSecond': 'KURA_RATE_ADMIN_PER_SECOND', '/rate/admin/concurrent': 'KURA_RATE_ADMIN_CONCURRENT',
+  '/rate/anonymous/perSecond': 'KURA_RATE_ANONYMOUS_PER_SECOND', '/rate/anonymous/concurrent': 'KURA_RATE_ANONYMOUS_CONCURRENT',
+  '/rate/node/slots': 'KURA_RATE_NODE_CALLS (1-1024)', '/rate/node/share': 'KURA_RATE_NODE_SHARE (1-1024)',
+  '/rate/node/waitMs': 'KURA_RATE_NODE_WAIT (seconds, 0.1-60)',
 };
+/** A number setting: its default when unset or empty; anything not a number fails the schema with the setting named. */
+function number(value: string | undefined, fallback: number): number {
+  return value === undefined || value === '' ? fallback : Number(value);
+}
+
 function settingName(p: string): string {
   return ENV_NAMES[p] ?? p;
 }

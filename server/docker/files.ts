@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { isNotFound } from './errors.js';
+import type { CallMode } from './node-gate.js';
 
 /** One entry of Docker's list of how a container's filesystem differs from its image. */
 export interface FsChange {
@@ -21,7 +22,7 @@ export interface FilesNode {
   api: Docker;
   /** No short idle timeout: archives of a large data directory take a while. */
   bulk: Docker;
-  call<T>(what: string, fn: () => Promise<T>, deadlineMs?: number): Promise<T>;
+  call<T>(what: string, fn: () => Promise<T>, deadlineMs?: number, mode?: CallMode): Promise<T>;
 }
 
 const KINDS = ['changed', 'added', 'deleted'] as const;
@@ -60,13 +61,16 @@ export class ContainerFiles {
     return this.node.call('archive read', () => this.node.bulk.getContainer(this.id).getArchive({ path }) as Promise<Readable>, ARCHIVE_START_MS);
   }
 
-  /** Unpacks a tar into `dir`; Docker keeps the owners and modes the tar names (no copyUIDGID: that would chown to the container's user). */
+  /**
+   * Unpacks a tar into `dir`; Docker keeps the owners and modes the tar names (no copyUIDGID: that would chown to the container's user).
+   * A transfer: it takes no slot of the node's short calls for the minutes it may run.
+   */
   async write(dir: string, tar: Readable): Promise<void> {
     await this.node.call('archive write', async () => {
       const res = await this.node.bulk.getContainer(this.id).putArchive(tar, { path: dir }) as unknown;
       if (res && typeof res === 'object' && 'resume' in res && typeof (res as { resume: unknown }).resume === 'function') {
         (res as { resume(): void }).resume();
       }
-    }, ARCHIVE_MS);
+    }, ARCHIVE_MS, 'transfer');
   }
 }

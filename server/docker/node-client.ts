@@ -1,11 +1,10 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 import type { EnvironmentHealth, Limits } from '../domain/types.js';
-import { BadRequestError, NodeCallError, NodeUnavailableError } from '../lib/errors.js';
+import { NodeCallError, NodeUnavailableError } from '../lib/errors.js';
 import { CircuitBreaker } from './breaker.js';
+import { NodeGate, type CallMode, type NodeCallLimits } from './node-gate.js';
 import { eventParser, healthOf, type ContainerEvent } from './container-events.js';
 import { nodeError, isNotFound, isConflict } from './errors.js';
 import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
@@ -14,14 +13,10 @@ import { readStats, readUsageCounters, type EnvironmentStats } from './stats.js'
 import { openShell, type Shell, type ToolsImage } from './shell.js';
 import { followLogs, readLogs, runExec, type ExecResult, type LogFollow, type OutputNode } from './container-output.js';
 import { ContainerFiles } from './files.js';
+import { dockerClient, type NodeConnection } from './connections.js';
 
-export type { Shell, ToolsImage, LogFollow, ExecResult };
-
-export interface NodeConnection {
-  name: string;
-  endpoint: string;
-  tls?: { ca: string; cert: string; key: string } | undefined;
-}
+export { parseEndpoint } from './connections.js';
+export type { NodeConnection, Shell, ToolsImage, LogFollow, ExecResult };
 
 export interface NodeFacts {
   dockerVersion: string;
@@ -47,17 +42,8 @@ const CALL_TIMEOUT_MS = 15_000;
 /** Reads a person is waiting on (stats, logs) give up sooner than work in an operation. */
 const READ_TIMEOUT_MS = 5_000;
 const LOAD_TIMEOUT_MS = 15 * 60_000;
-
-/** Parses `tcp://host:port` or `unix:///path`; anything else is refused. */
-export function parseEndpoint(endpoint: string): { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string } {
-  const unix = /^unix:\/\/(\/[A-Za-z0-9._/-]+)$/.exec(endpoint);
-  if (unix?.[1]) return { kind: 'unix', path: unix[1] };
-  const tcp = /^tcp:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(endpoint);
-  if (tcp?.[1] && tcp[2] && Number(tcp[2]) > 0 && Number(tcp[2]) < 65536) {
-    return { kind: 'tcp', host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) };
-  }
-  throw new BadRequestError('endpoint must be unix:///path/to/docker.sock or tcp://host:port', { field: 'endpoint' });
-}
+/** A ping's connection gives up after this long without an answer, so a hung one never holds the next beat. */
+const HEARTBEAT_SOCKET_MS = 5_000;
 
 /**
  * The panel's one door to one Docker engine. Built once per node; every call has a
@@ -70,46 +56,57 @@ export class NodeClient {
   private readonly stream: Docker;
   /** Log follows get their own connection pool, so many open log views cannot starve the events stream. */
   private readonly follow: Docker;
+  /** The heartbeat's own connection: a ping never waits behind anyone's calls. */
+  private readonly heartbeat: Docker;
   readonly breaker: CircuitBreaker;
+  /** The panel's queue in front of this node's short calls, shared fairly between customers. */
+  readonly gate: NodeGate;
   /** Called after every call with its duration and whether it failed (for metrics). */
   onCall: ((call: string, ms: number, failed: boolean) => void) | null = null;
 
-  constructor(readonly conn: NodeConnection) {
-    const ep = parseEndpoint(conn.endpoint);
-    const make = (timeout: number) => {
-      if (ep.kind === 'unix') {
-        return new Docker({ socketPath: ep.path, timeout, agent: new http.Agent({ keepAlive: true, maxSockets: 32 }) } as Docker.DockerOptions);
-      }
-      const tls = conn.tls;
-      const agent = tls
-        ? new https.Agent({ keepAlive: true, maxSockets: 32, ca: tls.ca, cert: tls.cert, key: tls.key })
-        : new http.Agent({ keepAlive: true, maxSockets: 32 });
-      return new Docker({
-        host: ep.host, port: ep.port, protocol: tls ? 'https' : 'http', timeout,
-        ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}), agent,
-      } as Docker.DockerOptions);
-    };
+  constructor(readonly conn: NodeConnection, limits?: NodeCallLimits) {
+    // Each pool is its own client with its own connections (see connections.ts).
+    const make = (timeout: number) => dockerClient(conn, timeout);
     this.api = make(CALL_TIMEOUT_MS);
     this.bulk = make(LOAD_TIMEOUT_MS);
     this.stream = make(0);
     this.follow = make(0);
+    this.heartbeat = make(HEARTBEAT_SOCKET_MS);
     this.breaker = new CircuitBreaker(conn.name);
+    this.gate = new NodeGate(conn.name, limits);
   }
 
   get name(): string {
     return this.conn.name;
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>, deadlineMs = CALL_TIMEOUT_MS, probe = false): Promise<T> {
+  /**
+   * Every call to the node goes through here. A short call first waits for a slot in the
+   * gate (the panel's own queue: that wait is outside the deadline and never trips the
+   * breaker), then the deadline runs while the node has the request.
+   */
+  private async call<T>(what: string, fn: () => Promise<T>, deadlineMs = CALL_TIMEOUT_MS, mode: CallMode = 'short'): Promise<T> {
+    const probe = mode === 'probe';
     if (!probe) this.breaker.check(what);
+    const release = mode === 'short' ? await this.gate.enter(what) : null;
+    if (release) {
+      try {
+        this.breaker.check(what); // it may have opened while this call waited
+      } catch (err) {
+        release();
+        throw err;
+      }
+    }
     const started = performance.now();
     let failed = false;
     let timer: NodeJS.Timeout | undefined;
+    let work: Promise<T> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${deadlineMs} ms`), { code: 'ETIMEDOUT' })), deadlineMs);
     });
     try {
-      return await Promise.race([fn(), deadline]);
+      work = fn();
+      return await Promise.race([work, deadline]);
     } catch (err) {
       failed = true;
       const mapped = nodeError(this.conn.name, what, err);
@@ -118,6 +115,8 @@ export class NodeClient {
       throw mapped;
     } finally {
       clearTimeout(timer);
+      // The slot stays taken until the node has answered, even past the deadline: its connection is busy until then.
+      if (release) void (work ? work.then(release, release) : release());
       this.onCall?.(what, performance.now() - started, failed);
     }
   }
@@ -137,7 +136,7 @@ export class NodeClient {
 
   /** The heartbeat: goes out even while the breaker is open, and closes it on an answer. */
   async ping(deadlineMs = 5000): Promise<void> {
-    await this.call('ping', () => this.api.ping(), deadlineMs, true);
+    await this.call('ping', () => this.heartbeat.ping(), deadlineMs, 'probe');
     this.breaker.reset();
   }
 
@@ -178,7 +177,7 @@ export class NodeClient {
       const body = await readAll(stream);
       // The engine answered: a broken archive is the call's failure, not the node's (the breaker stays closed).
       if (/"error"/.test(body)) throw new NodeCallError(this.conn.name, 'image load', 500, body.slice(0, 500));
-    }, LOAD_TIMEOUT_MS);
+    }, LOAD_TIMEOUT_MS, 'transfer');
   }
 
   async pullImage(reference: string): Promise<void> {
@@ -187,7 +186,7 @@ export class NodeClient {
       const body = await readAll(stream);
       const failed = /"error":\s*"([^"]*)"/.exec(body);
       if (failed) throw new NodeCallError(this.conn.name, 'image pull', 500, failed[1] ?? 'pull failed');
-    }, LOAD_TIMEOUT_MS);
+    }, LOAD_TIMEOUT_MS, 'transfer');
   }
 
   /**
@@ -326,7 +325,7 @@ export class NodeClient {
 
   /** A container's files: its changes against the image, stats, and tar archives in and out. */
   files(id: string): ContainerFiles {
-    return new ContainerFiles({ api: this.api, bulk: this.bulk, call: (what, fn, ms) => this.call(what, fn, ms) }, id);
+    return new ContainerFiles({ api: this.api, bulk: this.bulk, call: (what, fn, ms, mode) => this.call(what, fn, ms, mode) }, id);
   }
 
   /**

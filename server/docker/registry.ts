@@ -1,6 +1,7 @@
 import { NodeClient, type NodeConnection, type NodeFacts } from './node-client.js';
 import { NodeCallError } from '../lib/errors.js';
 import { MIB } from './container-spec.js';
+import type { NodeCallLimits } from './node-gate.js';
 
 export interface ProbeImage {
   imageId: string;
@@ -31,12 +32,13 @@ export class NodeRegistry implements Nodes {
   constructor(
     private readonly connectionOf: (nodeId: string) => NodeConnection,
     private readonly onCall: ((node: string, call: string, ms: number, failed: boolean) => void) | null = null,
+    private readonly limits?: NodeCallLimits,
   ) {}
 
   get(nodeId: string): NodeClient {
     let client = this.clients.get(nodeId);
     if (!client) {
-      const c = new NodeClient(this.connectionOf(nodeId));
+      const c = new NodeClient(this.connectionOf(nodeId), this.limits);
       const report = this.onCall;
       if (report) c.onCall = (call, ms, failed) => report(c.name, call, ms, failed);
       this.clients.set(nodeId, c);

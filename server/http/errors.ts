@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorObject } from 'ajv';
-import { customerSafeDetails, customerSafeMessage, KuraError, STATUS_OF, type ErrorCode } from '../lib/errors.js';
+import { customerSafeDetails, customerSafeMessage, KuraError, RateLimitedError, STATUS_OF, type ErrorCode } from '../lib/errors.js';
 import { describeError, failingField } from './validation.js';
 
 export interface ErrorBody {
@@ -49,6 +49,15 @@ export function toErrorBody(err: FastifyError | KuraError | Error, audience: Err
   return { status: 500, body: { error: { code: 'internal', message: 'internal error; the panel log has the details' } } };
 }
 
+/**
+ * Every 429 says when to try again: the seconds a RateLimitedError knows, else one.
+ * Sets the Retry-After header on the reply when the answer is a 429.
+ */
+export function setRetryAfter(reply: FastifyReply, status: number, err: unknown): void {
+  if (status !== 429) return;
+  reply.header('retry-after', String(err instanceof RateLimitedError ? err.retryAfterSeconds : 1));
+}
+
 function friendly(fe: FastifyError): string {
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -70,6 +79,7 @@ function friendly(fe: FastifyError): string {
 /** Errors fastify raises before routing (bad URLs) go through the same mapping. */
 export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const { status, body } = toErrorBody(err);
+  setRetryAfter(reply, status, err);
   void reply.code(status).type('application/json').send(body);
 }
 
@@ -77,6 +87,7 @@ export function registerErrorHandling(app: FastifyInstance, nodeNames: () => rea
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, body } = toErrorBody(err, { admin: request.principal?.kind === 'admin', nodeNames });
     if (status >= 500) request.log.error({ err }, 'request failed');
+    setRetryAfter(reply, status, err);
     void reply.code(status).type('application/json').send(body);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -50,7 +50,8 @@ export function registerIdempotency(app: FastifyInstance, repo: IdempotencyRepo,
   app.addHook('onSend', async (request, reply, payload) => {
     const idem = request.idempotency;
     if (!idem) return payload;
-    if (reply.statusCode >= 500 || typeof payload !== 'string') {
+    // A 429 did nothing and asks for the same request again later: the key stays free for it.
+    if (reply.statusCode >= 500 || reply.statusCode === 429 || typeof payload !== 'string') {
       repo.release(idem.owner, idem.key);
     } else {
       const location = reply.getHeader('location');

@@ -24,6 +24,18 @@ export const API_TAGS = [
 ];
 
 /**
+ * Any API call may be refused for fair use (see http/rate-limit.ts and docker/node-gate.ts),
+ * so every operation lists this answer; it is added to the document here rather than to
+ * each route, whose own schemas describe what the route itself answers.
+ */
+const RATE_LIMITED = {
+  description: 'Too many requests: the caller is over its request rate or its requests in flight, or the panel has no free connection'
+    + ' to the node in time. Nothing was done; retry after the seconds in Retry-After.',
+  headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 1 } } },
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+};
+
+/**
  * The OpenAPI document of the provisioning API, made by @fastify/swagger from the route
  * schemas and served at /api/v1/openapi.json. Billing systems generate their clients
  * from it, so it is kept in its own file rather than in the app's wiring.
@@ -54,6 +66,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     transformObject: (document) => {
       if (!('openapiObject' in document)) return document.swaggerObject;
       relaxBodies(document.openapiObject.paths, optionalBodies);
+      addRateLimited(document.openapiObject);
       return document.openapiObject;
     },
     // Shared schemas are named by their $id (`Error`), not by a counter (`def-0`) that
@@ -61,6 +74,16 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
     hideUntagged: true,
   });
+}
+
+function addRateLimited(doc: { paths?: unknown; components?: { responses?: Record<string, unknown> } }): void {
+  doc.components = { ...doc.components, responses: { ...doc.components?.responses, RateLimited: RATE_LIMITED } };
+  for (const item of Object.values((doc.paths ?? {}) as Record<string, Record<string, unknown>>)) {
+    for (const op of Object.values(item)) {
+      const responses = field(op, 'responses');
+      if (typeof responses === 'object' && responses !== null) Object.assign(responses, { 429: { $ref: '#/components/responses/RateLimited' } });
+    }
+  }
 }
 
 function isOptional(schema: unknown): boolean {

@@ -63,6 +63,16 @@ export class NodeUnavailableError extends KuraError {
   }
 }
 
+/**
+ * Too much at once: a caller over its request limits, or work that found no free
+ * connection to its node in time. Not the node's fault, and answered with Retry-After.
+ */
+export class RateLimitedError extends KuraError {
+  constructor(message: string, readonly retryAfterSeconds: number, details?: Record<string, unknown>) {
+    super('rate_limited', message, { ...details, retryAfterSeconds });
+  }
+}
+
 /** A host port the panel chose is held on the node by something the panel does not manage. */
 export class HostPortTakenError extends KuraError {
   constructor(readonly nodeName: string, readonly port: number, reason: string) {

@@ -3,6 +3,7 @@ import type { OperationOf, OperationRecord } from '../db/repos/operations.js';
 import { publicOperation, type StoredOperation } from '../db/repos/operations.js';
 import { InvalidOperationRecord, type CheckpointOf, type Operation, type OperationKind, type ResultOf } from '../domain/operations.js';
 import { KuraError, customerSafeMessage, errorMessage } from '../lib/errors.js';
+import { customerTenant, onBehalfOf } from '../lib/tenancy.js';
 import type { Logger, OperationQueue } from '../core/context.js';
 import type { UpdateBus } from '../core/updates.js';
 
@@ -162,6 +163,12 @@ export class OperationRunner implements OperationQueue {
       return;
     }
     if (!op || (op.status !== 'queued' && op.status !== 'running') || this.closed) return;
+    // Its node calls queue as its customer's (the panel's for admin-wide work), patiently: nobody is waiting on a page.
+    await onBehalfOf({ tenant: customerTenant(op.customerId), patient: true }, () => this.runHandler(op));
+  }
+
+  private async runHandler(op: OperationRecord): Promise<void> {
+    const id = op.id;
     // The map is complete by its type; indexing it with a union kind needs this one widening.
     const handler = this.handlers[op.kind] as OperationHandler<OperationKind>;
     const resumed = op.status === 'running' || op.attempts > 0;

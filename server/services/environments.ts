@@ -2,7 +2,7 @@ import { allocationOn, changeShortfall, planLimits } from '../domain/allocation.
 import { chooseNode } from '../domain/placement.js';
 import { checkCustomerLimits } from '../domain/quotas.js';
 import type { Environment, Limits, Principal } from '../domain/types.js';
-import { BadRequestError, ConflictError, ForbiddenError, KuraError, NoCapacityError, NotFoundError } from '../lib/errors.js';
+import { BadRequestError, ConflictError, ForbiddenError, KuraError, NoCapacityError, NotFoundError, RateLimitedError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { isKind, type OperationOf } from '../db/repos/operations.js';
 import { nodeAllocations, placementCandidates } from '../read-models/capacity.js';
@@ -78,10 +78,18 @@ export function createEnvironment(ctx: Context, who: Principal, input: CreateEnv
   return { environment: ctx.repos.environments.get(id)!, operation };
 }
 
+/**
+ * Operations on one environment run one at a time; past this many waiting, a new one is
+ * refused rather than queued, so a script repeating an action cannot pile up work that
+ * keeps its node busy long after the script has stopped.
+ */
+export const MAX_PENDING_OPERATIONS = 4;
+
 export function environmentAction(ctx: Context, who: Principal, id: string, action: 'start' | 'stop' | 'restart'): OperationOf<'power'> {
   const env = environmentFor(ctx, who, id);
   assertSettled(env);
   assertNodeOnline(ctx, env);
+  assertFewPending(ctx, env);
   if (action !== 'stop' && ctx.repos.customers.get(env.customerId)?.status === 'suspended') {
     throw new ConflictError('the customer is suspended; environments cannot start until the customer is resumed');
   }
@@ -98,6 +106,7 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
   const env = environmentFor(ctx, who, id);
   assertSettled(env);
   assertNodeOnline(ctx, env);
+  assertFewPending(ctx, env);
   const plan = ctx.repos.plans.get(planId);
   if (!plan) throw new BadRequestError(`plan ${planId} does not exist`, { field: 'planId' });
   if (plan.diskMb !== env.limits.diskMb) {
@@ -159,6 +168,14 @@ function assertNodeOnline(ctx: Context, env: Environment): void {
   if (node?.status === 'offline') {
     throw new KuraError('node_unavailable', `node ${node.name} is offline (last seen ${node.lastSeenAt ?? 'never'}); try again when it is back`,
       { node: node.name });
+  }
+}
+
+function assertFewPending(ctx: Context, env: Environment): void {
+  const pending = ctx.repos.operations.openFor(env.id).length;
+  if (pending >= MAX_PENDING_OPERATIONS) {
+    throw new RateLimitedError(`the environment already has ${pending} operations queued or running; wait for them to finish`, 5,
+      { pending });
   }
 }
 

@@ -81,6 +81,31 @@ describe('operations against a fake node', () => {
     }
   });
 
+  it('refuses another action on an environment that already has operations waiting, with 429 and Retry-After', async () => {
+    const { env } = await create('five');
+    // Rows of operations that are waiting (never handed to the runner, so they stay waiting).
+    const waiting = [1, 2, 3, 4].map(() => {
+      const id = newId('op');
+      panel.ctx.repos.operations.insert({ id, kind: 'power', resourceId: env.id, customerId, params: { action: 'restart' } });
+      return id;
+    });
+    const key = { headers: { 'idempotency-key': `restart-${env.id}` } };
+    try {
+      const res = await panel.api('POST', `/environments/${env.id}/actions`, { action: 'restart' }, key);
+      expect(res.status).toBe(429);
+      expect(res.body.error).toMatchObject({ code: 'rate_limited', details: { pending: 4 } });
+      expect(res.headers['retry-after']).toBe('5');
+      expect((await panel.api('PATCH', `/environments/${env.id}`, { planId })).status).toBe(429);
+    } finally {
+      for (const id of waiting) panel.ctx.repos.operations.finish(id, 'cancelled', 'test over');
+    }
+    // The same request again, with the same key: the refusal was not kept as the key's answer.
+    const again = await panel.api('POST', `/environments/${env.id}/actions`, { action: 'restart' }, key);
+    expect(again.status).toBe(202);
+    expect(again.headers['idempotent-replay']).toBeUndefined();
+    expect((await waitOperation(panel, again.body.operation.id)).status).toBe('succeeded');
+  });
+
   it('suspends a customer by stopping their running environments, each a power operation', async () => {
     const res = await panel.api('POST', `/customers/${customerId}/suspend`);
     expect(res.status).toBe(200);

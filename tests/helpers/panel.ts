@@ -29,10 +29,12 @@ export interface TestPanel {
 }
 
 /** A real panel in this process with its own data dir; requests go through fastify's inject. */
-export async function startTestPanel(opts: { background?: boolean; dataDir?: string; templatesDir?: string; nodes?: AppDeps['nodes'] } = {}): Promise<TestPanel> {
+export async function startTestPanel(opts: { background?: boolean; dataDir?: string; templatesDir?: string; nodes?: AppDeps['nodes'];
+  /** More settings, as environment variables (KURA_RATE_CUSTOMER_CONCURRENT, ...). */
+  env?: Record<string, string> } = {}): Promise<TestPanel> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kura-test-'));
   const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: ADMIN_TOKEN, KURA_LOG_LEVEL: 'silent', KURA_IMAGE_CACHE: IMAGE_CACHE,
-    ...(opts.templatesDir ? { KURA_TEMPLATES_DIR: opts.templatesDir } : {}) });
+    ...(opts.templatesDir ? { KURA_TEMPLATES_DIR: opts.templatesDir } : {}), ...opts.env });
   const { app, ctx } = await buildApp({ config, background: opts.background ?? false, ...(opts.nodes ? { nodes: opts.nodes } : {}) });
   await app.ready();
   return {

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../core/context.js';
+import type { Principal } from '../../domain/types.js';
 import { authenticate } from '../../services/auth.js';
+import { addressCaller, tokenCaller, type RequestLimits } from '../rate-limit.js';
 import { registerIdempotency } from '../idempotency.js';
 import { registerAudit } from '../audit-hook.js';
 import { nodeRoutes } from './nodes.js';
@@ -15,11 +17,20 @@ import { moveRoutes } from './moves.js';
 import { mobilityRoutes } from './mobility.js';
 import { usageRoutes } from './usage.js';
 
-/** The provisioning API v1: every route behind a bearer token. */
-export const apiV1 = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+/** The provisioning API v1: every route behind a bearer token, each token within its limits. */
+export const apiV1 = (ctx: Context, limits: RequestLimits): FastifyPluginAsyncTypebox => async (app) => {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request) => {
-    request.principal = authenticate(ctx, request.headers.authorization);
+  app.addHook('onRequest', async (request, reply) => {
+    let who: Principal;
+    try {
+      who = authenticate(ctx, request.headers.authorization);
+    } catch (err) {
+      // Without a valid token a request counts against its address, so guessing tokens is limited too.
+      await limits.admit(request, reply, addressCaller(request));
+      throw err;
+    }
+    request.principal = who;
+    await limits.admit(request, reply, tokenCaller(who));
   });
   registerIdempotency(app, ctx.repos.idempotency, ctx.secrets);
   registerAudit(app, ctx, 'api', (request) => request.principal);

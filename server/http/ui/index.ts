@@ -7,8 +7,9 @@ import { resolveSession } from '../../services/sessions.js';
 import { LoginThrottle } from '../../services/login-throttle.js';
 import { KuraError } from '../../lib/errors.js';
 import { StreamRegistry } from '../streams.js';
-import { toErrorBody } from '../errors.js';
+import { setRetryAfter, toErrorBody } from '../errors.js';
 import { registerAudit } from '../audit-hook.js';
+import { addressCaller, sessionCaller, type RequestLimits } from '../rate-limit.js';
 import { chooseLanguage, type Translator } from './i18n.js';
 import { checkCsrf } from './csrf.js';
 import { LoginRequired } from './web-request.js';
@@ -21,7 +22,7 @@ import { adminRoutes } from './admin/index.js';
 
 
 /** The web panel: the customer pages under /panel, the admin console under /admin, and login. */
-export const webUi = (ctx: Context, i18n: Translator) => async (app: FastifyInstance): Promise<void> => {
+export const webUi = (ctx: Context, i18n: Translator, limits: RequestLimits) => async (app: FastifyInstance): Promise<void> => {
   const ui: Ui = { ctx, i18n, throttle: new LoginThrottle(), streams: new StreamRegistry() };
   // Before the server waits for open connections to end: streams would hold it open.
   app.addHook('preClose', async () => ui.streams.closeAll());
@@ -38,6 +39,8 @@ export const webUi = (ctx: Context, i18n: Translator) => async (app: FastifyInst
     }
     const lang = chooseLanguage(active?.account.language, request.cookies[LANG_COOKIE], request.headers['accept-language']);
     request.web = { active, lang, csrf: csrf! };
+    // After request.web is set, so a refusal is still a page in the visitor's language.
+    await limits.admit(request, reply, active ? sessionCaller(active.session.idHash, active.principal) : addressCaller(request));
   });
   app.addHook('preHandler', async (request) => checkCsrf(request));
   registerAudit(app, ctx, 'web', (request) => request.web?.active?.principal ?? null);
@@ -68,6 +71,7 @@ function errorPage(ui: Ui, err: FastifyError, request: FastifyRequest, reply: Fa
   const admin = request.web?.active?.principal.kind === 'admin';
   const { status, body } = toErrorBody(err, { admin, nodeNames: () => ui.ctx.repos.nodes.all().map((n) => n.name) });
   if (status >= 500) request.log.error({ err }, 'page failed');
+  setRetryAfter(reply, status, err);
   // Scripts that post with fetch get the API's JSON error shape.
   if (request.headers.accept?.includes('application/json')) return reply.code(status).type('application/json').send(body);
   if (!request.web) return reply.code(status).type('text/plain; charset=utf-8').send(body.error.message);

@@ -1,0 +1,80 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import type { Principal } from '../domain/types.js';
+import { RateLimitedError } from '../lib/errors.js';
+import { RateLimiter, BURST_SECONDS } from '../lib/rate-limiter.js';
+
+/**
+ * Routes that stay open (Server-Sent Events, the console's websocket). Opening one counts
+ * against the caller's rate, but it holds no request slot for the hours it may stay open:
+ * those streams have caps of their own per session and token.
+ */
+export const STREAM_ROUTES = new Set([
+  '/api/v1/events', '/panel/events', '/panel/environments/:id/logs/stream', '/panel/environments/:id/console',
+]);
+
+/** Who a request counts against: a token, a web session, or (without either) the client's address. */
+export interface Caller {
+  key: string;
+  kind: 'admin' | 'customer' | 'anonymous';
+}
+
+export function tokenCaller(who: Principal): Caller {
+  return { key: `token:${who.tokenId ?? who.label}`, kind: who.kind };
+}
+
+export function sessionCaller(sessionIdHash: string, who: Principal): Caller {
+  return { key: `session:${sessionIdHash}`, kind: who.kind };
+}
+
+export function addressCaller(request: FastifyRequest): Caller {
+  return { key: `ip:${request.ip}`, kind: 'anonymous' };
+}
+
+const WHO: Record<string, string> = { token: 'this token', session: 'this session', ip: 'this address' };
+
+/**
+ * A refusal is answered after a pause of about this long: a client that ignores
+ * Retry-After and asks again at once then gets about one answer per connection per
+ * second, instead of keeping the panel busy refusing it while everyone else waits. The
+ * pause holds no request slot, and varies by half either way, so a flood's connections do
+ * not all come back in the same instant.
+ */
+export const REFUSAL_PAUSE_MS = 1000;
+/** Refusals paused at once, across all callers; past this they are answered at once (a pause is cheap, not free). */
+const MAX_PAUSED = 2000;
+
+/**
+ * Fair use of the panel itself: each caller has a request rate (KURA_RATE_*_PER_SECOND,
+ * with a burst of twice that) and a number of requests in flight (KURA_RATE_*_CONCURRENT).
+ * Over either, the request is refused before any work with 429 `rate_limited` and a
+ * Retry-After, after a short pause; one caller's flood then costs the others next to nothing.
+ */
+export class RequestLimits {
+  private readonly limiter = new RateLimiter();
+  private paused = 0;
+
+  constructor(private readonly limits: Config['rate']) {}
+
+  /** Admits the request for the caller or throws RateLimitedError; a slot held is given back when the response ends. */
+  async admit(request: FastifyRequest, reply: FastifyReply, caller: Caller): Promise<void> {
+    const limit = this.limits[caller.kind];
+    const stream = STREAM_ROUTES.has(request.routeOptions.url ?? '');
+    const admission = this.limiter.admit(caller.key, limit, { hold: !stream });
+    if (!admission.ok) {
+      const who = WHO[caller.key.slice(0, caller.key.indexOf(':'))] ?? 'this caller';
+      const message = admission.reason === 'concurrent'
+        ? `too many requests at once from ${who} (at most ${limit.concurrent} in flight); retry in ${admission.retryAfterSeconds} s`
+        : `too many requests from ${who} (at most ${limit.perSecond} per second, ${limit.perSecond * BURST_SECONDS} at once); `
+          + `retry in ${admission.retryAfterSeconds} s`;
+      if (this.paused < MAX_PAUSED) {
+        this.paused++;
+        await new Promise((resolve) => setTimeout(resolve, REFUSAL_PAUSE_MS * (0.5 + Math.random())));
+        this.paused--;
+      }
+      throw new RateLimitedError(message, admission.retryAfterSeconds, { limit: admission.reason });
+    }
+    // 'close' comes once the response is sent or the client has gone, whichever is first.
+    if (!stream) reply.raw.once('close', admission.release);
+  }
+}
