@@ -5,9 +5,6 @@ const report = process.env.KURA_TEST_REPORT;
 
 export default defineConfig({
   test: {
-    // Both cores (the default leaves one idle on this two-core machine).
-    maxWorkers: 2,
-    minWorkers: 2,
     reporters: report ? ['default', 'json'] : ['default'],
     ...(report ? { outputFile: { json: report } } : {}),
     projects: [
