@@ -13,7 +13,7 @@ export type CallMode = 'short' | 'transfer' | 'probe';
 export interface NodeCallLimits {
   /** Calls in flight to one node at once. */
   slots: number;
-  /** Of those, at most this many for one customer; the panel's own background work may have twice that. */
+  /** Of those, at most this many for one customer; the panel's own work (loops, moves) may have half of all. */
   share: number;
   /** How long a person's read waits for a free slot before it is answered 429. */
   waitMs: number;
@@ -36,8 +36,9 @@ export class NodeGate {
 
   constructor(private readonly nodeName: string, private readonly limits: NodeCallLimits = DEFAULT_NODE_CALL_LIMITS) {
     const share = Math.min(limits.share, limits.slots);
-    // The panel's loops (usage samples, reconciles, event streams) are trusted and keep everyone's state true.
-    this.queue = new FairQueue({ slots: limits.slots, share, shares: { panel: Math.min(share * 2, limits.slots) },
+    // The panel's own work (usage samples, reconciles, event streams, moves) keeps everyone's
+    // state true and is bounded by design; it may use up to half of the node's calls.
+    this.queue = new FairQueue({ slots: limits.slots, share, shares: { panel: Math.max(share, Math.floor(limits.slots / 2)) },
       waitingPerTenant: limits.slots * 4 });
   }
 
