@@ -67,7 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       customer: { perSecond: number(env.KURA_RATE_CUSTOMER_PER_SECOND, 50), concurrent: number(env.KURA_RATE_CUSTOMER_CONCURRENT, 32) },
       admin: { perSecond: number(env.KURA_RATE_ADMIN_PER_SECOND, 500), concurrent: number(env.KURA_RATE_ADMIN_CONCURRENT, 256) },
       anonymous: { perSecond: number(env.KURA_RATE_ANONYMOUS_PER_SECOND, 20), concurrent: number(env.KURA_RATE_ANONYMOUS_CONCURRENT, 16) },
-      node: { slots: number(env.KURA_RATE_NODE_CALLS, 32), share: number(env.KURA_RATE_NODE_SHARE, 8),
+      node: { slots: number(env.KURA_RATE_NODE_CALLS, 32), share: number(env.KURA_RATE_NODE_SHARE, 4),
         waitMs: Math.round(number(env.KURA_RATE_NODE_WAIT, 3) * 1000) },
     },
   };

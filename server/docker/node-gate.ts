@@ -13,13 +13,13 @@ export type CallMode = 'short' | 'transfer' | 'probe';
 export interface NodeCallLimits {
   /** Calls in flight to one node at once. */
   slots: number;
-  /** Of those, at most this many for one customer (or for the panel's own background work). */
+  /** Of those, at most this many for one customer; the panel's own work (loops, moves) may have half of all. */
   share: number;
   /** How long a person's read waits for a free slot before it is answered 429. */
   waitMs: number;
 }
 
-export const DEFAULT_NODE_CALL_LIMITS: NodeCallLimits = { slots: 32, share: 8, waitMs: 3000 };
+export const DEFAULT_NODE_CALL_LIMITS: NodeCallLimits = { slots: 32, share: 4, waitMs: 3000 };
 
 /** Operations and the panel's own loops are not a person waiting; they queue this long before failing. */
 const PATIENT_WAIT_MS = 60_000;
@@ -35,7 +35,11 @@ export class NodeGate {
   private readonly queue: FairQueue;
 
   constructor(private readonly nodeName: string, private readonly limits: NodeCallLimits = DEFAULT_NODE_CALL_LIMITS) {
-    this.queue = new FairQueue({ slots: limits.slots, share: Math.min(limits.share, limits.slots), waitingPerTenant: limits.slots * 4 });
+    const share = Math.min(limits.share, limits.slots);
+    // The panel's own work (usage samples, reconciles, event streams, moves) keeps everyone's
+    // state true and is bounded by design; it may use up to half of the node's calls.
+    this.queue = new FairQueue({ slots: limits.slots, share, shares: { panel: Math.max(share, Math.floor(limits.slots / 2)) },
+      waitingPerTenant: limits.slots * 4 });
   }
 
   /** Waits for a slot for the current tenancy; resolves with its release. */

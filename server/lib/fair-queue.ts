@@ -10,6 +10,8 @@ export interface FairQueueLimits {
   slots: number;
   /** Slots one tenant may hold at once. */
   share: number;
+  /** Tenants whose share is another (by tenant). */
+  shares?: Record<string, number>;
   /** Calls one tenant may have waiting; more are refused at once rather than queued. */
   waitingPerTenant: number;
 }
@@ -40,7 +42,7 @@ export class FairQueue {
   /** Resolves with the slot's release once the tenant may go; rejects with a QueueRefusal. */
   acquire(tenant: string, maxWaitMs: number): Promise<() => void> {
     const queued = this.waiting.get(tenant);
-    if (!queued && this.active < this.limits.slots && this.holding(tenant) < this.limits.share) {
+    if (!queued && this.active < this.limits.slots && this.holding(tenant) < this.shareOf(tenant)) {
       return Promise.resolve(this.take(tenant));
     }
     if ((queued?.length ?? 0) >= this.limits.waitingPerTenant) return Promise.reject(new QueueRefusal('queue_full', tenant));
@@ -64,6 +66,10 @@ export class FairQueue {
     let waiting = 0;
     for (const list of this.waiting.values()) waiting += list.length;
     return { active: this.active, waiting, held: tenant ? this.holding(tenant) : 0, queued: tenant ? this.waiting.get(tenant)?.length ?? 0 : 0 };
+  }
+
+  private shareOf(tenant: string): number {
+    return this.limits.shares?.[tenant] ?? this.limits.share;
   }
 
   private holding(tenant: string): number {
@@ -91,7 +97,7 @@ export class FairQueue {
       let next: { tenant: string; held: number; since: number } | null = null;
       for (const [tenant, list] of this.waiting) {
         const held = this.holding(tenant);
-        if (held >= this.limits.share) continue;
+        if (held >= this.shareOf(tenant)) continue;
         const since = list[0]!.since;
         if (!next || held < next.held || (held === next.held && since < next.since)) next = { tenant, held, since };
       }

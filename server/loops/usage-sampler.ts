@@ -8,7 +8,8 @@ export const SAMPLER = {
   /**
    * Stats reads in flight per node at once. Docker answers a one-shot read at its stats
    * collector's next tick (up to a second later), so reads mostly wait: 8 at once read
-   * 30 environments in about 4 s and leave most of the client's 32 sockets to other calls.
+   * 30 environments in about 4 s, and leave most of a node's calls (the panel's own work may
+   * have half of them, see docker/node-gate.ts) to everyone else.
    */
   concurrency: 8,
   /** A node's pass starts no new read after this long (each read also has the client's own deadline). */

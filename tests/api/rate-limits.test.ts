@@ -108,6 +108,13 @@ describe('request limits per caller', () => {
       expect(streams.map((s) => s.status)).toEqual([200, 200, 200]);
       const plain = await fetch(`${base}/api/v1/plans`, { headers: { authorization: `Bearer ${tokenB}` } });
       expect(plain.status).toBe(200);
+      // The web panel's live updates likewise, for a session.
+      const web = new WebClient(panel);
+      expect((await web.login('c@kura.example', 'rate-password-1')).statusCode).toBe(303);
+      const live = await Promise.all([1, 2, 3].map(() => fetch(`${base}/panel/events`, {
+        headers: { cookie: web.cookieHeader }, signal: controller.signal })));
+      expect(live.map((s) => s.status)).toEqual([200, 200, 200]);
+      expect((await fetch(`${base}/panel`, { headers: { cookie: web.cookieHeader } })).status).toBe(200);
     } finally {
       controller.abort();
     }

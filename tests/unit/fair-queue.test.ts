@@ -75,6 +75,18 @@ describe('the fair queue in front of a node', () => {
     for (const p of [...waiting, other]) p.catch(() => undefined);
   });
 
+  it('gives a tenant named in `shares` its own share', async () => {
+    const q = new FairQueue({ slots: 8, share: 2, shares: { panel: 4 }, waitingPerTenant: 10 });
+    const { granted, take } = recorder();
+    for (let i = 0; i < 6; i++) {
+      void take(q, 'panel', `p${i}`);
+      void take(q, 'a', `a${i}`);
+    }
+    await tick();
+    expect(granted.filter((g) => g.startsWith('p'))).toHaveLength(4);
+    expect(granted.filter((g) => g.startsWith('a'))).toHaveLength(2);
+  });
+
   it('counts a release once, however often it is called', async () => {
     const q = new FairQueue({ slots: 2, share: 2, waitingPerTenant: 10 });
     const r1 = await q.acquire('a', 1000);

@@ -3,6 +3,7 @@ import { finalSync, firstCopy, type Change, type Stat } from '../../domain/move-
 import { copyBeyondDisk, formatBytes } from '../../domain/move-size.js';
 import type { Environment, PortBinding } from '../../domain/types.js';
 import { ConflictError, errorMessage, KuraError } from '../../lib/errors.js';
+import { onBehalfOf } from '../../lib/tenancy.js';
 import type { Context } from '../../core/context.js';
 import { publishEnvironment, setEnvironmentState } from '../../services/environment-state.js';
 import { copyPaths, statAll, waitForPort } from '../../services/move-copy.js';
@@ -37,7 +38,10 @@ export function moveHandler(ctx: Context): OperationHandler<'migrate'> {
         return { message: 'environment moved', result: { targetNodeId: p.targetNodeId, copiedBytes: 0, downtimeMs: null } };
       }
       try {
-        return await move(ctx, env, p, step, op.id);
+        // A move is the panel's own maintenance, not the customer's doing: its many file stats
+        // (the final sync's among them, while the environment is down) use the panel's share
+        // of the nodes' calls, not the customer's.
+        return await onBehalfOf({ tenant: 'panel', patient: true }, () => move(ctx, env, p, step, op.id));
       } catch (err) {
         // Only a move that has not switched goes back; after the switch the target is the environment.
         if (ctx.repos.environments.get(env.id)?.nodeId === env.nodeId) await rollBack(ctx, env, p);
