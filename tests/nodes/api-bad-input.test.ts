@@ -254,7 +254,11 @@ const getBodyCases = (): Case[] => ROUTES.filter(([m, u]) => m === 'GET' && u !=
 
 describe('Bad input is refused', () => {
   beforeAll(async () => {
-    panel = await startTestPanel();
+    // Some 1,500 requests from one address in about a minute: the request limits have tests of their own
+    // (tests/api/rate-limits.test.ts), so here they are set high enough never to answer first.
+    panel = await startTestPanel({ env: { KURA_RATE_ANONYMOUS_PER_SECOND: '100000', KURA_RATE_ANONYMOUS_CONCURRENT: '10000',
+      KURA_RATE_CUSTOMER_PER_SECOND: '100000', KURA_RATE_CUSTOMER_CONCURRENT: '10000',
+      KURA_RATE_ADMIN_PER_SECOND: '100000', KURA_RATE_ADMIN_CONCURRENT: '10000' } });
     const lab = labNode(1);
     Object.assign(fx, { endpoint: lab.endpoint, tls: nodeBody(lab).tls });
     fx.node = await registerNode(panel, lab);
