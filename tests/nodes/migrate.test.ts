@@ -96,9 +96,13 @@ describe('migrate: an environment moves between lab nodes with its data', () => 
     expect(after).toMatchObject({ nodeId: nodeIds[0], state: 'running' });
     expect(await fingerprint(1, env.id)).toBe(before);
     expect((await httpGet(`http://${after.endpoints[0].host}:${after.endpoints[0].port}/kept.txt`))?.body).toBe('kept\n');
-    // Bring the node back for the next tests; the panel sees it online on its next beats.
+    // Bring the node back for the next tests. Its status may never have turned offline (the kill is
+    // shorter than two missed beats), so wait for a heartbeat after the restart: that one closes the breaker.
     await restartNode(3);
-    for (let i = 0; i < 200 && (await panel.api('GET', `/nodes/${nodeIds[2]}`)).body.status !== 'online'; i++) {
+    const restartedAt = new Date().toISOString();
+    for (let i = 0; i < 200; i++) {
+      const n = (await panel.api('GET', `/nodes/${nodeIds[2]}`)).body;
+      if (n.status === 'online' && n.lastSeenAt > restartedAt) break;
       await new Promise((r) => setTimeout(r, 100));
     }
   });
