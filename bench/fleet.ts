@@ -4,14 +4,13 @@
  * state change shows after containers are killed, and read latency with 5 nodes hung.
  * Run: npm run bench:fleet   (KURA_FLEET_NODES, KURA_FLEET_PER_NODE to scale down)
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT } from '../server/config.js';
 import { labStatus, labUp, labDown, pauseNode, resumeNode } from '../server/lab/lab.js';
 import Docker from 'dockerode';
 import { percentile } from './figures.js';
+import { spawnPanelProcess } from './panel.js';
 import { poolAll } from '../server/lib/pool.js';
 
 const NODES = Number(process.env.KURA_FLEET_NODES ?? 40);
@@ -63,21 +62,8 @@ async function main(): Promise<void> {
   const nodes = lab.nodes.filter((n) => n.index <= NODES);
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-fleet-'));
-  // The same flags as `npm start` (package.json), run directly so its RSS is the panel's own.
-  const panel = spawn(process.execPath, ['--max-semi-space-size=4', '--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: TOKEN, PORT: String(PORT), KURA_LOG_LEVEL: 'error',
-      KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache' },
-  });
+  const panel = await spawnPanelProcess({ dataDir, token: TOKEN, port: PORT });
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${BASE}/healthz`)).ok) break;
-      } catch {
-        if (i > 300) throw new Error('panel did not start');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
     const read = (f: string) => fs.readFileSync(f, 'utf8');
     await poolAll(nodes, 8, async (n) => {
       await api('POST', '/nodes', { name: n.name, endpoint: n.endpoint, maxEnvironments: PER_NODE,

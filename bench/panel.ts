@@ -1,9 +1,10 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.js';
-import { loadConfig } from '../server/config.js';
+import { loadConfig, ROOT } from '../server/config.js';
 import type { Context } from '../server/core/context.js';
 
 export interface BenchPanel {
@@ -37,4 +38,27 @@ export async function startBenchPanel(token: string): Promise<BenchPanel> {
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The panel as its own process, started the way `npm start` starts it (package.json's flags), so
+ * its RSS and CPU are the panel's alone; resolves once it answers /healthz.
+ */
+export async function spawnPanelProcess(o: { dataDir: string; token: string; port: number; nodeFlags?: string[] }): Promise<ChildProcess> {
+  const panel = spawn(process.execPath, [...(o.nodeFlags ?? []), '--max-semi-space-size=4', '--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, KURA_DATA_DIR: o.dataDir, KURA_ADMIN_TOKEN: o.token, PORT: String(o.port), KURA_LOG_LEVEL: 'error',
+      KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache' },
+  });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${o.port}/healthz`)).ok) return panel;
+    } catch {
+      if (i > 300) {
+        panel.kill('SIGKILL');
+        throw new Error('panel did not start');
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

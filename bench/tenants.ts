@@ -11,15 +11,14 @@
  * Run: npm run bench:tenants   (KURA_BENCH_FLOOD_SECONDS, default 25; KURA_BENCH_IN_FLIGHT, default 300;
  * KURA_BENCH_PANEL_FLAGS adds node flags to the panel, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ROOT } from '../server/config.js';
 import { labUp } from '../server/lab/lab.js';
 import { removeLabelledContainers } from '../server/lab/containers.js';
 import { percentile } from './figures.js';
+import { spawnPanelProcess } from './panel.js';
 
 const FLOOD_MS = Number(process.env.KURA_BENCH_FLOOD_SECONDS ?? 25) * 1000;
 const IN_FLIGHT = Number(process.env.KURA_BENCH_IN_FLIGHT ?? 300);
@@ -152,22 +151,10 @@ async function main(): Promise<void> {
   const node = lab.nodes.find((n) => n.index === 1)!;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-tenants-'));
   // The same flags as `npm start` (package.json), run directly so its RSS is the panel's own.
-  const extraFlags = (process.env.KURA_BENCH_PANEL_FLAGS ?? '').split(' ').filter(Boolean);
-  const panel = spawn(process.execPath, [...extraFlags, '--max-semi-space-size=4', '--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: TOKEN, PORT: String(PORT), KURA_LOG_LEVEL: 'error',
-      KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache' },
-  });
+  const nodeFlags = (process.env.KURA_BENCH_PANEL_FLAGS ?? '').split(' ').filter(Boolean);
+  const panel = await spawnPanelProcess({ dataDir, token: TOKEN, port: PORT, nodeFlags });
   const customerIds: string[] = [];
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${BASE}/healthz`)).ok) break;
-      } catch {
-        if (i > 300) throw new Error('panel did not start');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
     const read = (f: string) => fs.readFileSync(f, 'utf8');
     const nodeRec = await api('POST', '/nodes', { name: node.name, endpoint: node.endpoint,
       tls: { ca: read(node.tls.ca), cert: read(node.tls.cert), key: read(node.tls.key) } });
