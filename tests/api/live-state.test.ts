@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyContainerEvent } from '../../server/loops/live-state.js';
 import { newId } from '../../server/lib/ids.js';
-import { FakeNodes } from '../helpers/fake-nodes.js';
-import { startTestPanel, type TestPanel } from '../helpers/panel.js';
+import { startFakeFleet, type FakeFleet } from '../helpers/fake-fleet.js';
+import type { TestPanel } from '../helpers/panel.js';
 
 /** Docker's container events applied to the panel's records, without a node. */
 describe('live state from container events', () => {
+  let fleet: FakeFleet;
   let panel: TestPanel;
   let envId: string;
   let nodeId: string;
@@ -15,12 +16,10 @@ describe('live state from container events', () => {
   });
 
   beforeAll(async () => {
-    panel = await startTestPanel({ nodes: new FakeNodes().registry() });
+    fleet = await startFakeFleet();
+    panel = fleet.panel;
     const { repos } = panel.ctx;
-    nodeId = newId('node');
-    repos.nodes.insert({ id: nodeId, name: 'fake1', endpoint: 'tcp://192.0.2.1:2376', publicHost: '192.0.2.1',
-      tls: { ca: null, cert: null, keySealed: null }, capacity: { cpus: 8, memoryMb: 16384, diskMb: null }, cpuOvercommit: 1,
-      maxEnvironments: 30, diskQuota: true, allowUnenforcedDisk: false, dockerVersion: 'fake', storageDriver: 'overlay2' });
+    nodeId = fleet.addNode('fake1', { cpus: 8, memoryMb: 16384 });
     const plan = (await panel.api('POST', '/plans', { name: 'p', cpus: 0.5, memoryMb: 128, diskMb: 256, pids: 64 })).body;
     const customer = (await panel.api('POST', '/customers', { name: 'C', email: 'live@example.com' })).body;
     envId = newId('env');
@@ -29,7 +28,7 @@ describe('live state from container events', () => {
     repos.environments.setContainer(envId, 'current-container', null);
     repos.environments.setState(envId, 'running');
   });
-  afterAll(async () => panel.close());
+  afterAll(async () => fleet.close());
 
   it('ignores a late event of a container the environment no longer runs in', async () => {
     await applyContainerEvent(panel.ctx, nodeId, event('die', 'removed-container'));
