@@ -41,6 +41,20 @@ const WHO: Record<string, string> = { token: 'this token', session: 'this sessio
  * not all come back in the same instant.
  */
 export const REFUSAL_PAUSE_MS = 1000;
+/**
+ * A caller that keeps being refused waits longer: one more REFUSAL_PAUSE_MS for every
+ * this long its refusals have gone on (a gap of REFUSAL_STREAK_GAP_MS ends the run), up to
+ * MAX_REFUSAL_PAUSE_MS. A single burst is answered at the base pause; a flood that ignores
+ * Retry-After for a minute costs the panel a tenth of what it did in its first seconds.
+ */
+const PAUSE_GROWS_EVERY_MS = 5000;
+export const MAX_REFUSAL_PAUSE_MS = 10_000;
+
+/** The pause before a refusal is answered, given how long the caller has kept being refused (`random` in [0, 1)). */
+export function refusalPauseMs(refusedForMs: number, random: number): number {
+  const base = Math.min(MAX_REFUSAL_PAUSE_MS, REFUSAL_PAUSE_MS * (1 + Math.floor(refusedForMs / PAUSE_GROWS_EVERY_MS)));
+  return base * (0.5 + random);
+}
 /** Refusals paused at once, across all callers; past this they are answered at once (a pause is cheap, not free). */
 const MAX_PAUSED = 2000;
 
@@ -69,7 +83,7 @@ export class RequestLimits {
           + `retry in ${admission.retryAfterSeconds} s`;
       if (this.paused < MAX_PAUSED) {
         this.paused++;
-        await new Promise((resolve) => setTimeout(resolve, REFUSAL_PAUSE_MS * (0.5 + Math.random())));
+        await new Promise((resolve) => setTimeout(resolve, refusalPauseMs(admission.refusedForMs, Math.random())));
         this.paused--;
       }
       throw new RateLimitedError(message, admission.retryAfterSeconds, { limit: admission.reason });

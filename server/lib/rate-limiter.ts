@@ -6,17 +6,23 @@ export interface RateLimit {
 
 export type Admission =
   | { ok: true; release(): void }
-  | { ok: false; reason: 'concurrent' | 'rate'; retryAfterSeconds: number };
+  /** `refusedForMs`: how long this caller has kept being refused (0 on a first refusal); see REFUSAL_STREAK_GAP_MS. */
+  | { ok: false; reason: 'concurrent' | 'rate'; retryAfterSeconds: number; refusedForMs: number };
 
 interface Entry {
   tokens: number;
   at: number;
   inFlight: number;
   perSecond: number;
+  /** When the caller's current run of refusals began, and its latest refusal (NaN: none). */
+  refusedFrom: number;
+  refusedAt: number;
 }
 
 /** Seconds of the per-second rate a caller may spend at once. */
 export const BURST_SECONDS = 2;
+/** A caller refused again within this long of its last refusal is still in the same run of refusals. */
+export const REFUSAL_STREAK_GAP_MS = 5000;
 /** Past this many callers known, idle ones are forgotten: first those whose state equals a fresh one's, then the idle ones known longest. */
 const SWEEP_OVER = 10_000;
 
@@ -42,14 +48,16 @@ export class RateLimiter {
     let e = this.entries.get(key);
     if (!e) {
       if (this.entries.size >= SWEEP_OVER) this.sweep(now);
-      e = { tokens: burst, at: now, inFlight: 0, perSecond: limit.perSecond };
+      e = { tokens: burst, at: now, inFlight: 0, perSecond: limit.perSecond, refusedFrom: NaN, refusedAt: NaN };
       this.entries.set(key, e);
     }
     e.tokens = Math.min(burst, e.tokens + ((now - e.at) / 1000) * limit.perSecond);
     e.at = now;
     e.perSecond = limit.perSecond;
-    if (hold && e.inFlight >= limit.concurrent) return { ok: false, reason: 'concurrent', retryAfterSeconds: 1 };
-    if (e.tokens < 1) return { ok: false, reason: 'rate', retryAfterSeconds: Math.max(1, Math.ceil((1 - e.tokens) / limit.perSecond)) };
+    if (hold && e.inFlight >= limit.concurrent) return { ok: false, reason: 'concurrent', retryAfterSeconds: 1, refusedForMs: this.refused(e, now) };
+    if (e.tokens < 1) {
+      return { ok: false, reason: 'rate', retryAfterSeconds: Math.max(1, Math.ceil((1 - e.tokens) / limit.perSecond)), refusedForMs: this.refused(e, now) };
+    }
     e.tokens -= 1;
     if (!hold) return { ok: true, release: () => undefined };
     e.inFlight++;
@@ -63,6 +71,13 @@ export class RateLimiter {
         entry.inFlight--;
       },
     };
+  }
+
+  /** Records a refusal; returns how long the caller's run of refusals has lasted. */
+  private refused(e: Entry, now: number): number {
+    if (!(now - e.refusedAt <= REFUSAL_STREAK_GAP_MS)) e.refusedFrom = now;
+    e.refusedAt = now;
+    return now - e.refusedFrom;
   }
 
   /** How many callers are remembered (for tests). */
