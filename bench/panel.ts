@@ -42,10 +42,14 @@ export async function startBenchPanel(token: string): Promise<BenchPanel> {
 
 /**
  * The panel as its own process, started the way `npm start` starts it (package.json's flags), so
- * its RSS and CPU are the panel's alone; resolves once it answers /healthz.
+ * its RSS and CPU are the panel's alone; resolves once it answers /healthz. `cpus` pins it to
+ * those CPUs (a taskset list).
  */
-export async function spawnPanelProcess(o: { dataDir: string; token: string; port: number; nodeFlags?: string[] }): Promise<ChildProcess> {
-  const panel = spawn(process.execPath, [...(o.nodeFlags ?? []), '--max-semi-space-size=4', '--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
+export async function spawnPanelProcess(o: { dataDir: string; token: string; port: number; nodeFlags?: string[]; cpus?: string }): Promise<ChildProcess> {
+  const command = [process.execPath, '--max-semi-space-size=4', ...(o.nodeFlags ?? []), '--import', 'tsx', path.join(ROOT, 'server/main.ts')];
+  // taskset execs the panel, so the child's pid stays the panel's own.
+  const [file, ...args] = o.cpus ? ['taskset', '-c', o.cpus, ...command] : command;
+  const panel = spawn(file!, args, {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, KURA_DATA_DIR: o.dataDir, KURA_ADMIN_TOKEN: o.token, PORT: String(o.port), KURA_LOG_LEVEL: 'error',
       KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache' },
