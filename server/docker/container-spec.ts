@@ -73,7 +73,7 @@ export function containerSpec({ environment, template, node, image, panelId }: S
     ...(health ? { Healthcheck: {
       Test: ['CMD', ...health.command],
       Interval: health.intervalSeconds * SECOND, Timeout: health.timeoutSeconds * SECOND,
-      StartPeriod: health.startPeriodSeconds * SECOND, Retries: health.retries,
+      StartPeriod: health.startPeriodSeconds * SECOND, StartInterval: health.startIntervalSeconds * SECOND, Retries: health.retries,
     } } : {}),
     HostConfig: {
       ...resourceLimits(environment.limits),

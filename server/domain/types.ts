@@ -131,7 +131,7 @@ export interface Template {
   /** Absolute path of the template's folder, for its overlay files. */
   dir: string;
   /** How Docker checks the environment serves (CIS 5.27); null: no check. */
-  healthcheck: { command: string[]; intervalSeconds: number; timeoutSeconds: number; startPeriodSeconds: number; retries: number } | null;
+  healthcheck: { command: string[]; intervalSeconds: number; timeoutSeconds: number; startPeriodSeconds: number; startIntervalSeconds: number; retries: number } | null;
 }
 
 /** Who is calling: the admin, or one customer. */

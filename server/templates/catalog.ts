@@ -46,6 +46,8 @@ const TemplateFile = Type.Object({
     intervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
     timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 300 })),
     startPeriodSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600 })),
+    /** Seconds between checks during the start period, until the first one passes (Docker API 1.44+). */
+    startIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
     retries: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
@@ -106,8 +108,10 @@ export function parseTemplate(id: string, folder: string): Template {
     user: t.user ?? null, workingDir: t.workingDir ?? null,
     defaults: t.defaults === null ? null : { plan: t.defaults.plan }, dir: folder,
     healthcheck: t.healthcheck ? {
-      command: t.healthcheck.command, intervalSeconds: t.healthcheck.intervalSeconds ?? 30, timeoutSeconds: t.healthcheck.timeoutSeconds ?? 5,
-      startPeriodSeconds: t.healthcheck.startPeriodSeconds ?? 10, retries: t.healthcheck.retries ?? 3,
+      command: t.healthcheck.command, intervalSeconds: t.healthcheck.intervalSeconds ?? 60, timeoutSeconds: t.healthcheck.timeoutSeconds ?? 5,
+      startPeriodSeconds: t.healthcheck.startPeriodSeconds ?? 30,
+      startIntervalSeconds: Math.min(t.healthcheck.startIntervalSeconds ?? 2, t.healthcheck.intervalSeconds ?? 60),
+      retries: t.healthcheck.retries ?? 3,
     } : null,
   };
 }

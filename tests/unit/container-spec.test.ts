@@ -10,7 +10,7 @@ const template = {
   id: 'debian-nginx', command: ['nginx', '-g', 'daemon off;'], env: { LANG: 'C.UTF-8' },
   capabilities: ['CHOWN', 'NET_BIND_SERVICE'], user: null, workingDir: '/var/www/html',
   ports: [{ name: 'http', port: 80, protocol: 'tcp' as const }],
-  healthcheck: { command: ['bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/80'], intervalSeconds: 30, timeoutSeconds: 5, startPeriodSeconds: 10, retries: 3 },
+  healthcheck: { command: ['bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/80'], intervalSeconds: 30, timeoutSeconds: 5, startPeriodSeconds: 10, startIntervalSeconds: 2, retries: 3 },
 };
 
 describe('containerSpec', () => {
@@ -69,7 +69,7 @@ describe('containerSpec', () => {
 
   it('runs the template\'s health check without a shell of Docker\'s, in nanoseconds (CIS 5.27)', () => {
     expect(spec.Healthcheck).toEqual({ Test: ['CMD', 'bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/80'],
-      Interval: 30e9, Timeout: 5e9, StartPeriod: 10e9, Retries: 3 });
+      Interval: 30e9, Timeout: 5e9, StartPeriod: 10e9, StartInterval: 2e9, Retries: 3 });
     const none = containerSpec({ environment, template: { ...template, healthcheck: null }, node: { diskQuota: true, publicHost: '10.0.0.5' }, image: 'x', panelId: 'p' });
     expect(none.Healthcheck).toBeUndefined();
   });
