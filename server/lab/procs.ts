@@ -157,20 +157,42 @@ async function thawFreezers(p: NodePaths): Promise<void> {
   }
 }
 
-/** SIGKILLs every process of the node and waits until they are gone. */
-export async function killNodeProcesses(p: NodePaths, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/** What a process that will not go is doing: its name, state (D: waiting on the kernel) and kernel wait channel. */
+async function describe(pid: number): Promise<string> {
+  const info = await procInfo(pid);
+  if (!info) return `${pid} (gone)`;
+  const wchan = await readFile(`/proc/${pid}/wchan`, 'utf8').catch(() => '');
+  return `${pid} ${info.comm} state ${info.state}${wchan && wchan !== '0' ? ` in ${wchan}` : ''}`;
+}
+
+/**
+ * SIGKILLs every process of the node and waits until they are gone. dockerd and containerd
+ * go first, so nothing starts new containers meanwhile; then every round finds the node's
+ * processes again (a container still starting adds some) and kills what is alive. It gives
+ * up only after `stallMs` in which the number alive did not fall: on a busy machine a round
+ * alone can take seconds, and hundreds of exits can take a minute, which is progress, not
+ * failure. The error names each process left and what it waits on.
+ */
+export async function killNodeProcesses(p: NodePaths, stallMs = 30_000): Promise<void> {
+  signal(await daemonPids(p), 'SIGKILL');
+  let fewest = Infinity;
+  let progressAt = Date.now();
   for (;;) {
     const pids = await nodeProcesses(p);
     const alive: number[] = [];
     for (const pid of pids) if (await isAlive(pid)) alive.push(pid);
     if (alive.length === 0) return;
-    if (Date.now() > deadline) {
-      throw new Error(`${p.name}: processes ${alive.join(', ')} did not die after SIGKILL`);
-    }
     signal(alive, 'SIGKILL');
     await thawFreezers(p);
-    await sleep(100);
+    if (alive.length < fewest) {
+      fewest = alive.length;
+      progressAt = Date.now();
+    } else if (Date.now() - progressAt > stallMs) {
+      const left = await Promise.all(alive.slice(0, 20).map(describe));
+      throw new Error(`${p.name}: ${alive.length} processes did not die within ${stallMs / 1000} s of SIGKILL: `
+        + `${left.join('; ')}${alive.length > 20 ? '; …' : ''}`);
+    }
+    await sleep(200);
   }
 }
 
