@@ -39,6 +39,12 @@ export interface ContainerState {
 }
 
 const CALL_TIMEOUT_MS = 15_000;
+/**
+ * Making and starting a container: storage, network and the runtime all work for it, and a
+ * node busy with many at once is slow at it, not dead (the heartbeat says which). At 15 s,
+ * starts on a busy node timed out, opened its breaker and failed the creates behind them.
+ */
+const CONTAINER_WORK_TIMEOUT_MS = 60_000;
 /** Reads a person is waiting on (stats, logs) give up sooner than work in an operation. */
 const READ_TIMEOUT_MS = 5_000;
 const LOAD_TIMEOUT_MS = 15 * 60_000;
@@ -238,7 +244,7 @@ export class NodeClient {
   }
 
   async createContainer(spec: ContainerCreateOptions): Promise<string> {
-    const c = await this.call('container create', () => this.api.createContainer(spec));
+    const c = await this.call('container create', () => this.api.createContainer(spec), CONTAINER_WORK_TIMEOUT_MS);
     return c.id;
   }
 
@@ -260,7 +266,7 @@ export class NodeClient {
 
   async start(id: string): Promise<void> {
     try {
-      await this.call('container start', () => this.api.getContainer(id).start());
+      await this.call('container start', () => this.api.getContainer(id).start(), CONTAINER_WORK_TIMEOUT_MS);
     } catch (err) {
       if (!isNotModified(err)) throw err;
     }
