@@ -12,11 +12,33 @@ import Docker from 'dockerode';
 import { percentile } from './figures.js';
 import { spawnPanelProcess } from './panel.js';
 import { poolAll } from '../server/lib/pool.js';
+import { ROOT } from '../server/config.js';
 
 const NODES = Number(process.env.KURA_FLEET_NODES ?? 40);
 const PER_NODE = Number(process.env.KURA_FLEET_PER_NODE ?? 30);
 const TOKEN = 'fleet-bench-admin-token-0123456789';
 const PORT = 3950;
+/** Creates in flight at once: what a billing system's batch would keep open. */
+const IN_FLIGHT = Number(process.env.KURA_FLEET_IN_FLIGHT ?? 24);
+/**
+ * Seconds between the environments' health checks here. A check is an exec in the container,
+ * about 50 ms of CPU (npm run bench:density measures it). A real node has CPUs of its own;
+ * here 40 nodes share 2, a twentieth each, and at the shipped 60 s the 1200 environments'
+ * checks alone would take a whole CPU. At 600 s each lab node spends about 5% of its
+ * twentieth on them; a real node with 30 environments at 60 s spends about 2.5% of one CPU.
+ */
+const HEALTHCHECK_SECONDS = Number(process.env.KURA_FLEET_HEALTHCHECK_SECONDS ?? 600);
+
+/** The shipped templates, with the static site's health check every `seconds`; returns their folder. */
+function templatesWithHealthcheck(dir: string, seconds: number): string {
+  const out = path.join(dir, 'templates');
+  fs.cpSync(path.join(ROOT, 'templates'), out, { recursive: true });
+  const file = path.join(out, 'static-site', 'template.json');
+  const template = JSON.parse(fs.readFileSync(file, 'utf8')) as { healthcheck: { intervalSeconds: number } };
+  template.healthcheck.intervalSeconds = seconds;
+  fs.writeFileSync(file, JSON.stringify(template, null, 2));
+  return out;
+}
 const BASE = `http://127.0.0.1:${PORT}`;
 
 async function api(method: string, url: string, body?: unknown): Promise<any> {
@@ -27,6 +49,25 @@ async function api(method: string, url: string, body?: unknown): Promise<any> {
   const json = await res.json();
   if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
   return json;
+}
+
+/** Waits for an operation to finish, however long: an operation still running after a minute is reported, not counted as failed. */
+async function waitFor(opId: string): Promise<{ status: string; progress?: number; message?: string; error?: { message: string } }> {
+  for (let waited = 0; ; waited++) {
+    const op = await api('GET', `/operations/${opId}/wait?timeout=60`);
+    if (op.status === 'succeeded' || op.status === 'failed' || op.status === 'cancelled') return op;
+    if (waited === 0) console.log(`  ${opId} still ${op.status} after 60 s (${op.progress ?? 0}%: ${op.message ?? 'no message'})`);
+  }
+}
+
+async function listAll(): Promise<{ id: string; nodeId: string; state: string }[]> {
+  const all: { id: string; nodeId: string; state: string }[] = [];
+  for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+    const page: { items: { id: string; nodeId: string; state: string }[]; nextCursor: string | null } = await api('GET', `/environments?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    all.push(...page.items);
+    cursor = page.nextCursor;
+  }
+  return all;
 }
 
 async function timeReads(url: string, n: number): Promise<number[]> {
@@ -62,7 +103,9 @@ async function main(): Promise<void> {
   const nodes = lab.nodes.filter((n) => n.index <= NODES);
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-fleet-'));
-  const panel = await spawnPanelProcess({ dataDir, token: TOKEN, port: PORT });
+  const templatesDir = templatesWithHealthcheck(dataDir, HEALTHCHECK_SECONDS);
+  console.log(`  health checks every ${HEALTHCHECK_SECONDS} s (KURA_FLEET_HEALTHCHECK_SECONDS; the shipped templates say 60: see HEALTHCHECK_SECONDS)`);
+  const panel = await spawnPanelProcess({ dataDir, token: TOKEN, port: PORT, env: { KURA_TEMPLATES_DIR: templatesDir } });
   try {
     const read = (f: string) => fs.readFileSync(f, 'utf8');
     await poolAll(nodes, 8, async (n) => {
@@ -80,22 +123,40 @@ async function main(): Promise<void> {
     t = performance.now();
     const total = NODES * PER_NODE;
     let failed = 0;
+    let done = 0;
+    let lastMark = t;
     const reasons = new Map<string, number>();
-    await poolAll(Array.from({ length: total }, (_, i) => i), 24, async (i) => {
+    // Progress every hundred, so a slowdown shows as it happens, not after the run.
+    const progress = () => {
+      done++;
+      if (done % 100 !== 0 && done !== total) return;
+      const now = performance.now();
+      const per = done % 100 === 0 ? 100 : done % 100;
+      console.log(`  ${String(done).padStart(5)}/${total}: last ${per} in ${((now - lastMark) / 1000).toFixed(1)} s `
+        + `(${((per * 60_000) / (now - lastMark)).toFixed(0)}/min), ${failed} failed, `
+        + `panel RSS ${rssMb(panel.pid!).toFixed(0)} MB, load average ${os.loadavg()[0]!.toFixed(1)}`);
+      lastMark = now;
+    };
+    await poolAll(Array.from({ length: total }, (_, i) => i), IN_FLIGHT, async (i) => {
       const r = await api('POST', '/environments', { name: `e${i}`, templateId: 'static-site', planId: plan.id, customerId: customers[i % customers.length] });
-      const op = await api('GET', `/operations/${r.operation.id}/wait?timeout=60`);
+      const op = await waitFor(r.operation.id);
       if (op.status !== 'succeeded') {
         failed++;
-        const why = String(op.error?.message ?? op.status).replace(/env_[0-9a-z]+|[0-9a-f]{64}/g, '…').slice(0, 160);
+        const why = String(op.error?.message ?? op.status).replace(/env_[0-9a-z]+|[0-9a-f]{64}|\blab[0-9]+\b/g, '…').slice(0, 160);
+        if (!reasons.has(why)) console.log(`  first failure of its kind: ${why}`);
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
       }
+      progress();
     });
     const provisionS = (performance.now() - t) / 1000;
     for (const [why, n] of reasons) console.log(`  failed x${n}: ${why}`);
-    console.log(`  provisioned ${total - failed}/${total} environments in ${provisionS.toFixed(1)} s (${((provisionS * 1000) / total).toFixed(0)} ms each, 24 in flight)`);
+    console.log(`  provisioned ${total - failed}/${total} environments in ${provisionS.toFixed(1)} s (${((provisionS * 1000) / total).toFixed(0)} ms each, ${IN_FLIGHT} in flight; target < 600 s)`);
 
     // Reads are measured once the fleet has settled (containers started, first reconciles done).
     await new Promise((r) => setTimeout(r, 10_000));
+    const states = new Map<string, number>();
+    for (const env of await listAll()) states.set(env.state, (states.get(env.state) ?? 0) + 1);
+    console.log(`  environments by state after provisioning: ${[...states].map(([k, n]) => `${k} ${n}`).join(', ')}`);
     await timeReads('/environments?limit=500', 20);
     const list = await timeReads('/environments?limit=500', 400);
     const nodeReads = await timeReads('/nodes', 400);
@@ -104,12 +165,7 @@ async function main(): Promise<void> {
     console.log(`  panel RSS: ${rssMb(panel.pid!).toFixed(0)} MB (target < 250 MB)`);
 
     // State change: kill 20 random containers out of band, time until the panel's event stream says so.
-    const all: { id: string; nodeId: string }[] = [];
-    for (let cursor: string | null = null, first = true; first || cursor; first = false) {
-      const page: { items: { id: string; nodeId: string }[]; nextCursor: string | null } = await api('GET', `/environments?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
-      all.push(...page.items);
-      cursor = page.nextCursor;
-    }
+    const all = await listAll();
     const victims = all.sort(() => Math.random() - 0.5).slice(0, 20) as { id: string; nodeId: string }[];
     const nodeById = new Map((await api('GET', '/nodes?limit=500')).items.map((n: { id: string; name: string }) => [n.id, n.name]));
     const seen = new Map<string, number>();
@@ -179,16 +235,28 @@ async function main(): Promise<void> {
     } finally {
       for (const n of hung) await resumeNode(n.index);
     }
+  } catch (err) {
+    // Printed before the teardown starts, so it is the first thing to read.
+    console.error('fleet benchmark failed:', err);
+    process.exitCode = 1;
   } finally {
     panel.kill('SIGTERM');
     fs.rmSync(dataDir, { recursive: true, force: true });
     // Leave the lab as it was found: the benchmark's nodes go, the usual ones come back clean.
-    await labDown();
-    if (hadNodes > 0) await labUp({ nodes: hadNodes });
+    // A teardown failure is printed on its own and never hides an error before it.
+    t = performance.now();
+    try {
+      await labDown();
+      if (hadNodes > 0) await labUp({ nodes: hadNodes });
+      console.log(`  lab restored in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      console.error(`  lab restore failed after ${((performance.now() - t) / 1000).toFixed(1)} s: ${String(err)}`);
+      process.exitCode = 1;
+    }
   }
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
+  console.error('fleet benchmark failed:', err);
+  process.exitCode = 1;
 });

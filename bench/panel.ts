@@ -45,14 +45,14 @@ export async function startBenchPanel(token: string): Promise<BenchPanel> {
  * its RSS and CPU are the panel's alone; resolves once it answers /healthz. `cpus` pins it to
  * those CPUs (a taskset list).
  */
-export async function spawnPanelProcess(o: { dataDir: string; token: string; port: number; nodeFlags?: string[]; cpus?: string }): Promise<ChildProcess> {
+export async function spawnPanelProcess(o: { dataDir: string; token: string; port: number; nodeFlags?: string[]; cpus?: string; env?: Record<string, string> }): Promise<ChildProcess> {
   const command = [process.execPath, '--max-semi-space-size=4', ...(o.nodeFlags ?? []), '--import', 'tsx', path.join(ROOT, 'server/main.ts')];
   // taskset execs the panel, so the child's pid stays the panel's own.
   const [file, ...args] = o.cpus ? ['taskset', '-c', o.cpus, ...command] : command;
   const panel = spawn(file!, args, {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, KURA_DATA_DIR: o.dataDir, KURA_ADMIN_TOKEN: o.token, PORT: String(o.port), KURA_LOG_LEVEL: 'error',
-      KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache' },
+      KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache', ...o.env },
   });
   for (let i = 0; ; i++) {
     try {
