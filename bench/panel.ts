@@ -46,7 +46,7 @@ export async function startBenchPanel(token: string): Promise<BenchPanel> {
  * those CPUs (a taskset list).
  */
 export async function spawnPanelProcess(o: { dataDir: string; token: string; port: number; nodeFlags?: string[]; cpus?: string; env?: Record<string, string> }): Promise<ChildProcess> {
-  const command = [process.execPath, '--max-semi-space-size=4', ...(o.nodeFlags ?? []), '--import', 'tsx', path.join(ROOT, 'server/main.ts')];
+  const command = [process.execPath, '--max-semi-space-size=4', '--max-old-space-size=256', ...(o.nodeFlags ?? []), '--import', 'tsx', path.join(ROOT, 'server/main.ts')];
   // taskset execs the panel, so the child's pid stays the panel's own.
   const [file, ...args] = o.cpus ? ['taskset', '-c', o.cpus, ...command] : command;
   const panel = spawn(file!, args, {
