@@ -16,6 +16,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { restartNode, type LabNode } from '../server/lab/lab.js';
 import { percentile } from './figures.js';
+import { benchApi } from './http.js';
 import { spawnPanelProcess } from './panel.js';
 import { ROOT } from '../server/config.js';
 
@@ -24,28 +25,9 @@ const STEP = Number(process.env.KURA_DENSITY_STEP ?? 25);
 const TOKEN = 'density-bench-admin-token-0123456789';
 const PORT = 3952;
 const BASE = `http://127.0.0.1:${PORT}`;
+const { api, timeReads } = benchApi(BASE, TOKEN);
 
-async function api(method: string, url: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${BASE}/api/v1${url}`, {
-    method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const json = await res.json();
-  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
-async function timeReads(url: string, n: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    const res = await fetch(`${BASE}/api/v1${url}`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
-    times.push(performance.now() - t0);
-  }
-  return times;
-}
 
 const median = (xs: number[]) => percentile(xs, 0.5);
 

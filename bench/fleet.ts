@@ -10,6 +10,7 @@ import path from 'node:path';
 import { labStatus, labUp, labDown, pauseNode, resumeNode } from '../server/lab/lab.js';
 import Docker from 'dockerode';
 import { percentile } from './figures.js';
+import { benchApi } from './http.js';
 import { spawnPanelProcess } from './panel.js';
 import { poolAll } from '../server/lib/pool.js';
 import { ROOT } from '../server/config.js';
@@ -40,16 +41,8 @@ function templatesWithHealthcheck(dir: string, seconds: number): string {
   return out;
 }
 const BASE = `http://127.0.0.1:${PORT}`;
+const { api, timeReads } = benchApi(BASE, TOKEN);
 
-async function api(method: string, url: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${BASE}/api/v1${url}`, {
-    method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const json = await res.json();
-  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 /** Waits for an operation to finish, however long: an operation still running after a minute is reported, not counted as failed. */
 async function waitFor(opId: string): Promise<{ status: string; progress?: number; message?: string; error?: { message: string } }> {
@@ -70,16 +63,6 @@ async function listAll(): Promise<{ id: string; nodeId: string; state: string }[
   return all;
 }
 
-async function timeReads(url: string, n: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    const res = await fetch(`${BASE}/api/v1${url}`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    await res.arrayBuffer();
-    times.push(performance.now() - t0);
-  }
-  return times;
-}
 
 /** The panel's own figure for how late Docker's events reach it (sum and count of the histogram). */
 async function eventLag(): Promise<{ sum: number; count: number }> {
