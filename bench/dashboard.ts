@@ -29,7 +29,7 @@ const { repos } = ctx;
 
 // 40 nodes, 40 customers, 1200 environments; a few offline nodes, drifted environments, OOMs and failed operations.
 const planId = newId('plan');
-repos.plans.insert({ id: planId, name: 'bench', cpus: 0.5, memoryMb: 256, swapMb: 0, diskMb: 1024, pids: 128, nofile: 4096 });
+repos.plans.insert({ id: planId, name: 'bench', cpus: 0.5, memoryMb: 256, swapMb: 0, diskMb: 1024, pids: 128, nofile: 4096, selectable: false });
 const customers = Array.from({ length: NODES }, (_, i) => repos.customers.insert({ id: newId('cus'), name: `Customer ${i}`,
   email: `c${i}@bench.example`, passwordHash: null, limits: { environments: null, cpus: null, memoryMb: null, diskMb: null } }));
 repos.db.transaction(() => {

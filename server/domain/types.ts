@@ -13,6 +13,8 @@ export interface Limits {
 export interface Plan extends Limits {
   id: string;
   name: string;
+  /** Customers may move their own environments onto this plan. */
+  selectable: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -60,6 +62,8 @@ export interface Customer {
   email: string;
   status: 'active' | 'suspended';
   limits: CustomerLimits;
+  /** The customer may change their environments' plans themselves (to selectable plans). */
+  selfService: boolean;
   createdAt: string;
   updatedAt: string;
 }

@@ -28,11 +28,12 @@ export function nodeView(node: NodeRecord, allocated: Allocation) {
 
 export function planView(p: Plan) {
   return { id: p.id, name: p.name, cpus: p.cpus, memoryMb: p.memoryMb, swapMb: p.swapMb, diskMb: p.diskMb, pids: p.pids, nofile: p.nofile,
-    createdAt: p.createdAt, updatedAt: p.updatedAt };
+    selectable: p.selectable, createdAt: p.createdAt, updatedAt: p.updatedAt };
 }
 
 export function customerView(c: Customer) {
-  return { id: c.id, name: c.name, email: c.email, status: c.status, limits: c.limits, createdAt: c.createdAt, updatedAt: c.updatedAt };
+  return { id: c.id, name: c.name, email: c.email, status: c.status, limits: c.limits, selfService: c.selfService,
+    createdAt: c.createdAt, updatedAt: c.updatedAt };
 }
 
 export function templateView(ctx: Context, t: Template) {

@@ -11,6 +11,7 @@ export interface CustomerInput {
   email: string;
   password?: string | undefined;
   limits?: Partial<CustomerLimits> | undefined;
+  selfService?: boolean | undefined;
 }
 
 const NO_LIMITS: CustomerLimits = { environments: null, cpus: null, memoryMb: null, diskMb: null };
@@ -20,7 +21,7 @@ export async function createCustomer(ctx: Context, input: CustomerInput): Promis
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
   // The repository turns a race with another create of the same email into the same ConflictError.
   return ctx.repos.customers.insert({ id: newId('cus'), name: input.name, email: input.email, passwordHash,
-    limits: { ...NO_LIMITS, ...input.limits } });
+    limits: { ...NO_LIMITS, ...input.limits }, selfService: input.selfService ?? true });
 }
 
 /** A customer by id, for callers already allowed to see every customer (admins). */
@@ -44,6 +45,7 @@ export async function updateCustomer(ctx: Context, id: string, patch: Partial<Cu
   }
   ctx.repos.customers.update({ id, name: patch.name ?? c.name, email: patch.email ?? c.email, limits: { ...c.limits, ...patch.limits } });
   if (patch.password !== undefined) ctx.repos.customers.setPassword(id, await hashPassword(patch.password));
+  if (patch.selfService !== undefined) ctx.repos.customers.setSelfService(id, patch.selfService);
   return ctx.repos.customers.get(id)!;
 }
 

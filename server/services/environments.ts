@@ -1,7 +1,7 @@
 import { allocationOn, changeShortfall, planLimits } from '../domain/allocation.js';
 import { chooseNode } from '../domain/placement.js';
 import { checkCustomerLimits } from '../domain/quotas.js';
-import type { Environment, Limits, Principal } from '../domain/types.js';
+import type { Environment, Limits, Plan, Principal } from '../domain/types.js';
 import { BadRequestError, ConflictError, ForbiddenError, KuraError, NoCapacityError, NotFoundError, RateLimitedError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { isKind, type OperationOf } from '../db/repos/operations.js';
@@ -109,6 +109,7 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
   assertFewPending(ctx, env);
   const plan = ctx.repos.plans.get(planId);
   if (!plan) throw new BadRequestError(`plan ${planId} does not exist`, { field: 'planId' });
+  if (who.kind === 'customer') assertSelfService(ctx, env.customerId, plan);
   if (plan.diskMb !== env.limits.diskMb) {
     throw new ConflictError(`a running environment's disk size cannot change (${env.limits.diskMb} MiB now, plan has ${plan.diskMb} MiB); choose a plan with the same disk size`, { field: 'planId' });
   }
@@ -131,6 +132,14 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
     if (shortfall) throw new NoCapacityError(shortfall);
     ctx.repos.environments.setPlan(id, planId, limits, current.limits);
   });
+}
+
+/** A customer changes their own plan only to a plan the host marked selectable, and only while self-service is on. */
+function assertSelfService(ctx: Context, customerId: string, plan: Plan): void {
+  if (!ctx.repos.customers.get(customerId)?.selfService) {
+    throw new ForbiddenError('plan changes for this account are made by your host; ask them to change the plan');
+  }
+  if (!plan.selectable) throw new ForbiddenError(`plan ${plan.name} cannot be chosen here; ask your host for it`);
 }
 
 export function destroyEnvironment(ctx: Context, who: Principal, id: string): OperationOf<'destroy'> {

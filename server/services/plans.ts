@@ -11,6 +11,7 @@ export interface PlanInput {
   diskMb: number;
   pids: number;
   nofile?: number | undefined;
+  selectable?: boolean | undefined;
 }
 
 /** Open files per process when a plan does not say: bounded (CIS Docker Benchmark 5.19), and plenty for a web server. */
@@ -18,7 +19,8 @@ export const DEFAULT_NOFILE = 16384;
 
 export function createPlan(ctx: Context, input: PlanInput): Plan {
   if (ctx.repos.plans.byName(input.name)) throw new ConflictError(`a plan named ${input.name} exists`, { field: 'name' });
-  return ctx.repos.plans.insert({ id: newId('plan'), ...input, swapMb: input.swapMb ?? 0, nofile: input.nofile ?? DEFAULT_NOFILE });
+  return ctx.repos.plans.insert({ id: newId('plan'), ...input, swapMb: input.swapMb ?? 0, nofile: input.nofile ?? DEFAULT_NOFILE,
+    selectable: input.selectable ?? false });
 }
 
 export function getPlan(ctx: Context, id: string): Plan {

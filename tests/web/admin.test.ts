@@ -75,6 +75,29 @@ describe('admin console pages: plans, customers, templates, environments, operat
     expect(panel.ctx.repos.plans.get(plan.id)!.memoryMb).toBe(512);
   });
 
+  it('marks a plan selectable for customers, and turns a customer\'s self-service off and on', async () => {
+    await admin.page('/admin/plans/new');
+    expect((await admin.post('/admin/plans', { name: 'choosable', cpus: '1', memoryMb: '512', diskMb: '1024', pids: '128', selectable: 'on' })).statusCode).toBe(303);
+    const plan = panel.ctx.repos.plans.byName('choosable')!;
+    expect(plan.selectable).toBe(true);
+    expect((await admin.page('/admin/plans')).body).toContain('✓');
+    const form = await admin.page(`/admin/plans/${plan.id}`);
+    expect(form.body).toMatch(/name="selectable" data-testid="selectable" checked/);
+    // An unticked box is "no": the form always says.
+    await admin.post(`/admin/plans/${plan.id}`, { name: 'choosable', cpus: '1', memoryMb: '512', diskMb: '1024', pids: '128' });
+    expect(panel.ctx.repos.plans.get(plan.id)!.selectable).toBe(false);
+
+    const c = panel.ctx.repos.customers.get(customerId)!;
+    expect(c.selfService).toBe(true);
+    await admin.page(`/admin/customers/${customerId}`);
+    const off = await admin.post(`/admin/customers/${customerId}`, { name: c.name, email: c.email });
+    expect(off.statusCode).toBe(303);
+    expect(panel.ctx.repos.customers.get(customerId)!.selfService).toBe(false);
+    await admin.page(`/admin/customers/${customerId}`);
+    await admin.post(`/admin/customers/${customerId}`, { name: c.name, email: c.email, selfService: 'on' });
+    expect(panel.ctx.repos.customers.get(customerId)!.selfService).toBe(true);
+  });
+
   it('creates a customer with limits, searches for them and edits them', async () => {
     await admin.page('/admin/customers/new');
     const invalid = await admin.post('/admin/customers', { name: 'Bad', email: 'not-an-email' });

@@ -6,12 +6,13 @@ import { nowIso } from '../../lib/ids.js';
 interface CustomerRow {
   id: string; name: string; email: string; password_hash: string | null; status: 'active' | 'suspended';
   limit_environments: number | null; limit_cpus: number | null; limit_memory_mb: number | null; limit_disk_mb: number | null;
-  language: 'ja' | 'en' | null; created_at: string; updated_at: string;
+  language: 'ja' | 'en' | null; self_service: number; created_at: string; updated_at: string;
 }
 
 const toCustomer = (r: CustomerRow): Customer => ({
   id: r.id, name: r.name, email: r.email, status: r.status,
   limits: { environments: r.limit_environments, cpus: r.limit_cpus, memoryMb: r.limit_memory_mb, diskMb: r.limit_disk_mb },
+  selfService: r.self_service === 1,
   createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
@@ -25,13 +26,14 @@ export interface CustomerUsage {
 export function customersRepo(db: Db) {
   const q = {
     insert: db.prepare(`INSERT INTO customers (id, name, email, password_hash, limit_environments, limit_cpus,
-      limit_memory_mb, limit_disk_mb, created_at, updated_at)
-      VALUES (@id, @name, @email, @passwordHash, @environments, @cpus, @memoryMb, @diskMb, @now, @now)`),
+      limit_memory_mb, limit_disk_mb, self_service, created_at, updated_at)
+      VALUES (@id, @name, @email, @passwordHash, @environments, @cpus, @memoryMb, @diskMb, @selfService, @now, @now)`),
     update: db.prepare(`UPDATE customers SET name = @name, email = @email, limit_environments = @environments,
       limit_cpus = @cpus, limit_memory_mb = @memoryMb, limit_disk_mb = @diskMb, updated_at = @now WHERE id = @id`),
     password: db.prepare('UPDATE customers SET password_hash = ?, updated_at = ? WHERE id = ?'),
     status: db.prepare('UPDATE customers SET status = ?, updated_at = ? WHERE id = ?'),
     language: db.prepare('UPDATE customers SET language = ? WHERE id = ?'),
+    selfService: db.prepare('UPDATE customers SET self_service = ?, updated_at = ? WHERE id = ?'),
     get: db.prepare('SELECT * FROM customers WHERE id = ?'),
     byEmail: db.prepare('SELECT * FROM customers WHERE email = ?'),
     page: db.prepare('SELECT * FROM customers WHERE id > ? ORDER BY id LIMIT ?'),
@@ -43,8 +45,9 @@ export function customersRepo(db: Db) {
       COALESCE(SUM(disk_mb), 0) AS diskMb FROM environments WHERE customer_id = ?`),
   };
   return {
-    insert(c: { id: string; name: string; email: string; passwordHash: string | null; limits: CustomerLimits }): Customer {
-      unique(() => q.insert.run({ id: c.id, name: c.name, email: c.email, passwordHash: c.passwordHash, ...c.limits, now: nowIso() }),
+    insert(c: { id: string; name: string; email: string; passwordHash: string | null; limits: CustomerLimits; selfService?: boolean }): Customer {
+      unique(() => q.insert.run({ id: c.id, name: c.name, email: c.email, passwordHash: c.passwordHash, ...c.limits,
+        selfService: c.selfService === false ? 0 : 1, now: nowIso() }),
         { 'customers.email': () => `a customer with email ${c.email} exists` });
       return this.get(c.id)!;
     },
@@ -54,6 +57,9 @@ export function customersRepo(db: Db) {
     },
     setPassword(id: string, hash: string): void {
       q.password.run(hash, nowIso(), id);
+    },
+    setSelfService(id: string, allowed: boolean): void {
+      q.selfService.run(allowed ? 1 : 0, nowIso(), id);
     },
     setLanguage(id: string, lang: 'ja' | 'en'): void {
       q.language.run(lang, id);

@@ -10,10 +10,11 @@ import { Customer, CustomerLimits, Email, IdParams, ListQuery, Operation, Text, 
 
 const Password = Type.String({ minLength: 8, maxLength: 1024 });
 const WithOperations = Type.Intersect([Customer, Type.Object({ operations: Type.Array(Operation) })]);
+const SelfService = Type.Boolean({ description: 'the customer may change their environments\' plans themselves, to selectable plans (default true)' });
 export const CreateCustomerBody = Type.Object({ name: Text(200), email: Email, password: Type.Optional(Password),
-  limits: Type.Optional(Type.Partial(CustomerLimits)) }, { additionalProperties: false });
+  limits: Type.Optional(Type.Partial(CustomerLimits)), selfService: Type.Optional(SelfService) }, { additionalProperties: false });
 export const UpdateCustomerBody = Type.Object({ name: Type.Optional(Text(200)), email: Type.Optional(Email), password: Type.Optional(Password),
-  limits: Type.Optional(Type.Partial(CustomerLimits)) }, { additionalProperties: false, minProperties: 1 });
+  limits: Type.Optional(Type.Partial(CustomerLimits)), selfService: Type.Optional(SelfService) }, { additionalProperties: false, minProperties: 1 });
 const TokenInfo = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.String(), lastUsedAt: Type.Union([Type.String(), Type.Null()]) });
 
 export const customerRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {

@@ -97,9 +97,10 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
     schema: {
       tags, operationId: 'resizeEnvironment', summary: 'Move an environment to another plan; CPU, memory and process limits change live', params: IdParams,
       description: 'Puts the environment on another plan with the same disk size, within the customer\'s limits and the node\'s capacity.'
-        + ' Answers 202 with the environment and the operation. A customer token may resize its own environments only.',
+        + ' Answers 202 with the environment and the operation. A customer token may move its own environments only, and only'
+        + ' to a plan marked selectable, while the customer has self-service on; otherwise 403.',
       body: Type.Object({ planId: RefId }, { additionalProperties: false }),
-      response: { 202: EnvironmentAccepted, ...errors(400, 401, 404, 409) },
+      response: { 202: EnvironmentAccepted, ...errors(400, 401, 403, 404, 409) },
     },
   }, async (request, reply) => {
     const who = principal(request);

@@ -16,9 +16,11 @@ const fields = {
   pids: Type.Integer({ minimum: 16, maximum: 4194304 }),
   nofile: Type.Integer({ minimum: 64, maximum: 1048576,
     description: 'open files per process (the nofile ulimit, default 16384); a change reaches an environment when its container is next made (reinstall, move)' }),
+  selectable: Type.Boolean({ description: 'customers may move their own environments onto this plan (default false)' }),
 };
 
-export const CreatePlanBody = Type.Object({ ...fields, swapMb: Type.Optional(fields.swapMb), nofile: Type.Optional(fields.nofile) },
+export const CreatePlanBody = Type.Object({ ...fields, swapMb: Type.Optional(fields.swapMb), nofile: Type.Optional(fields.nofile),
+  selectable: Type.Optional(fields.selectable) },
   { additionalProperties: false });
 export const UpdatePlanBody = Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 });
 

@@ -51,7 +51,9 @@ export const Node = Type.Object({
 
 export const Plan = Type.Object({
   id: Type.String(), name: Type.String(), cpus: Type.Number(), memoryMb: Type.Integer(), swapMb: Type.Integer(),
-  diskMb: Type.Integer(), pids: Type.Integer(), nofile: Type.Integer(), createdAt: Timestamp, updatedAt: Timestamp,
+  diskMb: Type.Integer(), pids: Type.Integer(), nofile: Type.Integer(),
+  selectable: Type.Boolean({ description: 'customers may move their own environments onto this plan' }),
+  createdAt: Timestamp, updatedAt: Timestamp,
 });
 
 const LimitValue = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -69,6 +71,7 @@ export const Customer = Type.Object({
     environments: Type.Union([Type.Integer(), Type.Null()]), cpus: Type.Union([Type.Number(), Type.Null()]),
     memoryMb: Type.Union([Type.Integer(), Type.Null()]), diskMb: Type.Union([Type.Integer(), Type.Null()]),
   }),
+  selfService: Type.Boolean({ description: 'the customer may change their environments\' plans themselves, to selectable plans' }),
   createdAt: Timestamp, updatedAt: Timestamp,
 });
 

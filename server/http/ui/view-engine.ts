@@ -30,6 +30,9 @@ export function viewEngine(viewsDir: string, translator: Translator): typeof han
   /** MiB shown as MiB or GiB. */
   hb.registerHelper('mib', (v: unknown) => formatMib(Number(v)));
   hb.registerHelper('num', (v: unknown, digits: unknown) => formatNumber(Number(v), typeof digits === 'number' ? digits : 2));
+  /** A change with its sign: "+0.5", "−256 MiB" (the caller shows "same" for 0). */
+  hb.registerHelper('signed', (v: unknown) => `${Number(v) > 0 ? '+' : '−'}${formatNumber(Math.abs(Number(v)), 3)}`);
+  hb.registerHelper('signedMib', (v: unknown) => `${Number(v) > 0 ? '+' : '−'}${formatMib(Math.abs(Number(v)))}`);
   hb.registerHelper('percent', (part: unknown, whole: unknown) => {
     const w = Number(whole);
     return w > 0 ? Math.round((Number(part) / w) * 100) : 0;

@@ -41,7 +41,7 @@ export const customerPage = (ui: Ui) => async (app: FastifyInstance): Promise<vo
     const l = limitsInput(b);
     // Editing: an empty limit field means "no limit", so it is sent as null.
     const limits = { environments: l.environments ?? null, cpus: l.cpus ?? null, memoryMb: l.memoryMb ?? null, diskMb: l.diskMb ?? null };
-    const input = { name: form.text(b, 'name') ?? '', email: form.text(b, 'email') ?? '', limits };
+    const input = { name: form.text(b, 'name') ?? '', email: form.text(b, 'email') ?? '', limits, selfService: form.checked(b, 'selfService') };
     try {
       await updateCustomer(ctx, customer.id, checkForm(UpdateCustomerBody, input));
       request.auditNote = { action: 'customer.update', resourceType: 'customer', resourceId: customer.id };

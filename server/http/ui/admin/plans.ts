@@ -14,7 +14,7 @@ function planInput(body: unknown) {
   return defined({
     name: form.text(body, 'name'), cpus: form.number(body, 'cpus'), memoryMb: form.number(body, 'memoryMb'),
     swapMb: form.number(body, 'swapMb'), diskMb: form.number(body, 'diskMb'), pids: form.number(body, 'pids'),
-    nofile: form.number(body, 'nofile'),
+    nofile: form.number(body, 'nofile'), selectable: form.checked(body, 'selectable'),
   });
 }
 

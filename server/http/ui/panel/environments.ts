@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { environmentAction, environmentFor, reinstallEnvironment } from '../../../services/environments.js';
+import { environmentAction, environmentFor, reinstallEnvironment, resizeEnvironment } from '../../../services/environments.js';
 import { startMove } from '../../../services/moves.js';
 import { environmentLogs, environmentStats } from '../../../services/environment-io.js';
 import { usageHistory } from '../../../read-models/usage-history.js';
 import { customerEnvironments, environmentOverview } from '../../../read-models/environment-overview.js';
+import { planChoices } from '../../../read-models/plan-choices.js';
 import { BadRequestError, customerSafeMessage, errorMessage, KuraError } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
@@ -42,8 +43,25 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
     // The page does not wait long on a slow node: the logs stay one click away.
     const logs = await withinMs(environmentLogs(ctx, env, 200), LOGS_WAIT_MS, i18n.t(lang, 'panel.logs.slow'))
       .catch((err: unknown) => `(${audience === 'admin' ? errorMessage(err) : customerErrorMessage(ctx, err)})`);
-    return page(request, reply, 'panel/environment', env.name, { ...environmentOverview(ctx, env, audience), logs, stateLabels: stateLabels(i18n, lang) },
-      { nav: 'panel/environments', inlineStyles: true });
+    return page(request, reply, 'panel/environment', env.name, { ...environmentOverview(ctx, env, audience), logs, stateLabels: stateLabels(i18n, lang),
+      planChoices: planChoices(ctx, env, audience) }, { nav: 'panel/environments', inlineStyles: true });
+  });
+
+  // Changing plan: the choices are on the environment's page; this page shows the difference and asks once more.
+  app.get<IdRoute & { Querystring: { planId?: string } }>('/environments/:id/plan', async (request, reply) => {
+    const who = webPrincipal(request);
+    const env = environmentFor(ctx, who, request.params.id);
+    const choices = planChoices(ctx, env, who.kind === 'admin' ? 'admin' : 'customer');
+    const choice = choices.choices.find((c) => c.plan.id === request.query.planId);
+    if (!choice) throw new BadRequestError(i18n.t(request.web.lang, 'panel.plan.unknown'), { field: 'planId' });
+    return page(request, reply, 'panel/plan-change', i18n.t(request.web.lang, 'panel.plan.confirmTitle', { name: env.name }),
+      { env, current: choices.current?.name ?? env.planId, choice }, { nav: 'panel/environments' });
+  });
+
+  app.post<IdRoute>('/environments/:id/plan', async (request, reply) => {
+    const op = resizeEnvironment(ctx, webPrincipal(request), request.params.id, field(request.body, 'planId'));
+    request.auditNote = { action: 'environment.plan', resourceType: 'environment', resourceId: request.params.id, detail: `plan=${op.params.planId}` };
+    return reply.redirect(`/panel/environments/${request.params.id}?op=${op.id}`, 303);
   });
 
   app.get<IdRoute>('/environments/:id/stats.json', async (request) => {
