@@ -37,13 +37,15 @@ export function planChoice(env: Pick<Environment, 'limits'>, plan: Plan): PlanCh
  */
 export function planChoices(ctx: Context, env: Environment, audience: 'admin' | 'customer') {
   const customer = ctx.repos.customers.get(env.customerId);
-  const allowed = audience === 'admin' || customer?.selfService === true;
+  const suspended = audience === 'customer' && customer?.status === 'suspended';
+  const allowed = audience === 'admin' || (customer?.selfService === true && !suspended);
   const plans = allowed
     ? ctx.repos.plans.page('', MAX_PLANS).filter((p) => p.id !== env.planId && (audience === 'admin' || p.selectable))
     : [];
   return {
     current: ctx.repos.plans.get(env.planId) ?? null,
     selfService: allowed,
+    suspended,
     choices: plans.sort((a, b) => a.cpus - b.cpus || a.memoryMb - b.memoryMb || a.name.localeCompare(b.name)).map((p) => planChoice(env, p)),
   };
 }

@@ -136,9 +136,9 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
 
 /** A customer changes their own plan only to a plan the host marked selectable, and only while self-service is on. */
 function assertSelfService(ctx: Context, customerId: string, plan: Plan): void {
-  if (!ctx.repos.customers.get(customerId)?.selfService) {
-    throw new ForbiddenError('plan changes for this account are made by your host; ask them to change the plan');
-  }
+  const customer = ctx.repos.customers.get(customerId);
+  if (!customer?.selfService) throw new ForbiddenError('plan changes for this account are made by your host; ask them to change the plan');
+  if (customer.status === 'suspended') throw new ForbiddenError('the account is suspended; its plans can change again once it is resumed');
   if (!plan.selectable) throw new ForbiddenError(`plan ${plan.name} cannot be chosen here; ask your host for it`);
 }
 

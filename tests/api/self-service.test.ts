@@ -87,6 +87,15 @@ describe('plan changes by the customer (self-service)', () => {
     expect(await planOf()).toBe(up);
   });
 
+  it('refuses a suspended customer\'s plan change until the account is resumed', async () => {
+    const up = await selectable('up', 512);
+    expect((await fleet.panel.api('POST', `/customers/${customerId}/suspend`)).status).toBe(200);
+    const res = await asCustomer(up);
+    expect(res.status).toBe(403);
+    expect(res.body.error.message).toMatch(/suspended/);
+    expect(await planOf()).toBe(small);
+  });
+
   it('never lets a customer change another customer\'s environment, selectable plan or not', async () => {
     const up = await selectable('up', 512);
     const other = (await fleet.panel.api('POST', '/customers', { name: 'O', email: 'o@example.com' })).body.id;

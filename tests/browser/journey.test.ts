@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN, DESKTOP, PHONE, assertNoSideways, launchBrowser, login, newSession, screenshot, startWebPanel, type DialogLog, type WebPanel,
 } from '../helpers/browser.js';
+import { containerName } from '../../server/docker/container-spec.js';
+import { inspect, labNodes } from '../helpers/lab.js';
 import { waitOperation } from '../helpers/panel.js';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -148,6 +150,31 @@ describe('in a browser: an admin sets up a customer, the customer runs their env
       await page.unroute(events);
       await runningAgain(web, envId);
     }
+  });
+
+  it('the customer changes plan on a phone: sees the difference, confirms, and the container gets the new limits', async () => {
+    const more = await web.panel.api('POST', '/plans', { name: `more-${envId.slice(-6)}`, cpus: 1, memoryMb: 256, diskMb: 256, pids: 128, selectable: true });
+    expect(more.status, more.text).toBe(201);
+    const { page } = customer;
+    await page.setViewportSize(PHONE);
+    await page.goto(`${web.url}/panel/environments/${envId}`);
+    const choices = page.locator('[data-testid=plan-choices]');
+    expect(await choices.textContent()).toContain('(+128 MiB)');
+    await assertNoSideways(page);
+    await Promise.all([page.waitForURL(/\/plan\?planId=/), choices.locator('[data-testid=choose-plan]').first().click()]);
+    expect(await page.textContent('[data-testid=plan-compare]')).toContain('(+0.5)');
+    await assertNoSideways(page);
+    await screenshot(page, 'panel-plan-change-390');
+    await Promise.all([page.waitForURL(/\/panel\/environments\/env_[0-9a-z]{20}\?op=/), page.click('[data-testid=confirm-plan]')]);
+    const opId = new URL(page.url()).searchParams.get('op')!;
+    expect((await waitOperation(web.panel, opId)).status).toBe('succeeded');
+    const env = (await web.panel.api('GET', `/environments/${envId}`)).body;
+    expect(env.planId).toBe(more.body.id);
+    const node = labNodes()[web.nodeIds.indexOf(env.nodeId)]!;
+    const limits = (await inspect(node, containerName(envId))).HostConfig;
+    expect(limits.Memory).toBe(256 * 1048576);
+    expect(limits.NanoCpus).toBe(1e9);
+    await page.setViewportSize(DESKTOP);
   });
 
   it('renders the hostile name as text on the admin\'s and the customer\'s pages', async () => {
