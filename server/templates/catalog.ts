@@ -46,7 +46,7 @@ const TemplateFile = Type.Object({
     intervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
     timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 300 })),
     startPeriodSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600 })),
-    /** Seconds between checks during the start period, until the first one passes (Docker API 1.44+). */
+    /** Seconds between checks during the start period, until the first one passes (Docker API 1.44+; older engines wait one interval). */
     startIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
     retries: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
   }, { additionalProperties: false })),
