@@ -19,6 +19,7 @@ import { percentile } from './figures.js';
 import { benchApi } from './http.js';
 import { spawnPanelProcess } from './panel.js';
 import { ROOT } from '../server/config.js';
+import { containerName } from '../server/docker/container-spec.js';
 
 const MAX = Number(process.env.KURA_DENSITY_MAX ?? 200);
 const STEP = Number(process.env.KURA_DENSITY_STEP ?? 25);
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
       if (i === 1) firstId = r.environment.id as string;
       if (i === 5) baseline = median(creates);
       if (i % STEP !== 0 && i !== MAX) continue;
-      // Settle: the last containers' start period passes and the node is idle again.
+      // Settle: the last create's start-up work ends before the reads are timed.
       await new Promise((res) => setTimeout(res, 3000));
       const step = creates.slice(-STEP);
       const ratio = median(step) / baseline;
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
     }
     console.log(`  create slowed by half: ${slowedAt === null ? `not within ${MAX} environments (target: 200 at <= 1.5x)` : `at ${slowedAt} environments`}`);
     const template = JSON.parse(fs.readFileSync(path.join(ROOT, 'templates/static-site/template.json'), 'utf8')) as { healthcheck: { command: string[]; intervalSeconds: number } };
-    const cost = await healthCheckCost(node, `kura-${firstId}`, template.healthcheck.command, 50);
+    const cost = await healthCheckCost(node, containerName(firstId), template.healthcheck.command, 50);
     const perSecond = MAX / template.healthcheck.intervalSeconds;
     console.log(`  one health check (an exec in the container): ${cost.cpuMs.toFixed(0)} ms of CPU, ${cost.wallMs.toFixed(0)} ms; `
       + `${MAX} environments checked every ${template.healthcheck.intervalSeconds} s: ${perSecond.toFixed(1)} a second, `
