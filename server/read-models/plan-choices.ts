@@ -3,8 +3,8 @@ import type { Context } from '../core/context.js';
 
 const MAX_PLANS = 1000;
 
-/** How a plan differs from what an environment has now; 0 where it is the same. */
-export interface PlanDifference {
+/** How a plan differs from what an environment has now; 0 where it is the same (a disk difference cannot be applied yet). */
+interface PlanDifference {
   cpus: number;
   memoryMb: number;
   diskMb: number;
@@ -14,21 +14,13 @@ export interface PlanDifference {
 export interface PlanChoice {
   plan: Plan;
   difference: PlanDifference;
-  /** The disk size changes: not possible while the environment runs (the plan change refuses it). */
-  diskChanges: boolean;
 }
 
-export function planDifference(env: Pick<Environment, 'limits'>, plan: Plan): PlanDifference {
-  const round = (v: number) => Math.round(v * 1000) / 1000;
-  return {
-    cpus: round(plan.cpus - env.limits.cpus), memoryMb: plan.memoryMb - env.limits.memoryMb,
+function planChoice(env: Pick<Environment, 'limits'>, plan: Plan): PlanChoice {
+  return { plan, difference: {
+    cpus: Math.round((plan.cpus - env.limits.cpus) * 1000) / 1000, memoryMb: plan.memoryMb - env.limits.memoryMb,
     diskMb: plan.diskMb - env.limits.diskMb, pids: plan.pids - env.limits.pids,
-  };
-}
-
-export function planChoice(env: Pick<Environment, 'limits'>, plan: Plan): PlanChoice {
-  const difference = planDifference(env, plan);
-  return { plan, difference, diskChanges: difference.diskMb !== 0 };
+  } };
 }
 
 /**
