@@ -10,13 +10,14 @@ import { nodeError, isNotFound, isConflict } from './errors.js';
 import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
 import type { UsageCounters } from '../domain/usage.js';
 import { readStats, readUsageCounters, type EnvironmentStats } from './stats.js';
-import { openShell, type Shell, type ToolsImage } from './shell.js';
+import { openShell, type Shell } from './shell.js';
+import type { PanelImage } from './panel-image.js';
 import { followLogs, readLogs, runExec, type ExecResult, type LogFollow, type OutputNode } from './container-output.js';
 import { ContainerFiles } from './files.js';
 import { dockerClient, type NodeConnection } from './connections.js';
 
 export { parseEndpoint } from './connections.js';
-export type { NodeConnection, Shell, ToolsImage, LogFollow, ExecResult };
+export type { NodeConnection, Shell, LogFollow, ExecResult, PanelImage };
 
 export interface NodeFacts {
   dockerVersion: string;
@@ -177,6 +178,11 @@ export class NodeClient {
   }
 
   /** Loads a `docker save` archive; resolves when the engine has read all of it. */
+  /** Loads one of the panel's own images unless the node has it. */
+  async ensureImage(image: PanelImage): Promise<void> {
+    if (!(await this.hasImage(image.imageId))) await this.loadImage(image.archive);
+  }
+
   async loadImage(archive: string): Promise<void> {
     await this.call('image load', async () => {
       const stream = await this.bulk.loadImage(fs.createReadStream(archive), { quiet: true });
@@ -338,12 +344,10 @@ export class NodeClient {
    * An interactive shell in a running container, as the container's own user (see
    * shell.ts); `tools` is the panel's image that ends the shell's processes on close.
    */
-  async openShell(id: string, size: { cols: number; rows: number }, tools: ToolsImage): Promise<Shell> {
+  async openShell(id: string, size: { cols: number; rows: number }, tools: PanelImage): Promise<Shell> {
     return openShell({
       name: this.name, api: this.api, attach: this.stream, call: (what, fn, ms) => this.call(what, fn, ms),
-      ensureImage: async (image) => {
-        if (!(await this.hasImage(image.imageId))) await this.loadImage(image.archive);
-      },
+      ensureImage: (image) => this.ensureImage(image),
       remove: (cid) => this.remove(cid),
     }, id, size, tools, READ_TIMEOUT_MS);
   }

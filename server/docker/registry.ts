@@ -2,11 +2,8 @@ import { NodeClient, type NodeConnection, type NodeFacts } from './node-client.j
 import { NodeCallError } from '../lib/errors.js';
 import { MIB } from './container-spec.js';
 import type { NodeCallLimits } from './node-gate.js';
+import type { PanelImage } from './panel-image.js';
 
-export interface ProbeImage {
-  imageId: string;
-  archive: string;
-}
 
 export interface ProbeResult extends NodeFacts {
   diskQuota: boolean;
@@ -58,10 +55,10 @@ export class NodeRegistry implements Nodes {
  * whether its storage driver really enforces a per-container size: a tiny image
  * is loaded and a sized container is created and removed.
  */
-export async function probeNode(conn: NodeConnection, probe: ProbeImage): Promise<ProbeResult> {
+export async function probeNode(conn: NodeConnection, probe: PanelImage): Promise<ProbeResult> {
   const client = new NodeClient(conn);
   const facts = await client.facts();
-  if (!(await client.hasImage(probe.imageId))) await client.loadImage(probe.archive);
+  await client.ensureImage(probe);
   let diskQuota = false;
   let id: string | null = null;
   try {

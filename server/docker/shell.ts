@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import { KuraError } from '../lib/errors.js';
 import { isNotFound } from './errors.js';
 import { MIB } from './container-spec.js';
+import type { PanelImage } from './panel-image.js';
 
 /** A shell in a container, as the web console uses it. */
 export interface Shell {
@@ -40,12 +41,6 @@ kill -KILL $t 2>/dev/null; exit 0`;
 const END_LIMITS = { Memory: 32 * MIB, PidsLimit: 64, NanoCpus: 500_000_000 };
 const END_DEADLINE_MS = 15_000;
 
-/** The panel's own small image (a static busybox) that ends consoles; loaded into a node before its first console. */
-export interface ToolsImage {
-  imageId: string;
-  archive: string;
-}
-
 /** What a shell needs from its node's client: deadline-wrapped calls and its Docker connections. */
 export interface ShellNode {
   name: string;
@@ -54,15 +49,16 @@ export interface ShellNode {
   /** The client without an idle timeout: the hijacked connection lives as long as the console. */
   attach: Docker;
   call<T>(what: string, fn: () => Promise<T>, deadlineMs?: number): Promise<T>;
-  ensureImage(image: ToolsImage): Promise<void>;
+  ensureImage(image: PanelImage): Promise<void>;
   remove(id: string): Promise<void>;
 }
 
 /**
  * An interactive shell in a running container, as the container's own user, with a
- * terminal of the given size. `close()` also ends the processes started from it.
+ * terminal of the given size. `close()` also ends the processes started from it, with
+ * `tools`: the panel's own small image (a static busybox), loaded into the node first.
  */
-export async function openShell(node: ShellNode, id: string, size: { cols: number; rows: number }, tools: ToolsImage,
+export async function openShell(node: ShellNode, id: string, size: { cols: number; rows: number }, tools: PanelImage,
   resizeDeadlineMs: number): Promise<Shell> {
   // Loaded now, so that ending the console never waits on it.
   await node.ensureImage(tools);

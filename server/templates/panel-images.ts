@@ -1,13 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { PanelImage } from '../docker/panel-image.js';
 import { packImage } from './image-archive.js';
 import { BUSYBOX, assertStaticBusybox } from './sources/busybox.js';
 
-/** An image the panel itself uses on nodes: its id and `docker save` archive. */
-export interface PanelImage {
-  imageId: string;
-  archive: string;
-}
 
 const cached = new Map<string, Promise<PanelImage>>();
 
