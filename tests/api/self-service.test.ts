@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PanelUpdate } from '../../server/core/updates.js';
 import { startFakeFleet, type FakeFleet } from '../helpers/fake-fleet.js';
-import { waitOperation } from '../helpers/panel.js';
+import { createEnvironment, waitOperation } from '../helpers/panel.js';
 
 /**
  * Customers change their own environments' plans, to the plans the host marked selectable,
@@ -20,9 +20,7 @@ describe('plan changes by the customer (self-service)', () => {
     customerId = (await fleet.panel.api('POST', '/customers', { name: 'C', email: 'c@example.com' })).body.id;
     token = (await fleet.panel.api('POST', `/customers/${customerId}/tokens`, { name: 'script' })).body.token;
     small = await fleet.plan('small', 1, 256);
-    const res = await fleet.panel.api('POST', '/environments', { name: 'site', templateId: 'web', planId: small, customerId });
-    expect((await waitOperation(fleet.panel, res.body.operation.id)).status).toBe('succeeded');
-    envId = res.body.environment.id;
+    envId = (await createEnvironment(fleet.panel, { name: 'site', templateId: 'web', planId: small, customerId })).id;
   });
   afterEach(async () => fleet.close());
 

@@ -4,14 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labNode } from '../helpers/lab.js';
 import { startFlood } from '../helpers/flood.js';
 import { ADMIN_TOKEN, createEnvironment, registerNode, seedCustomer, startTestPanel, type Seed, type TestPanel } from '../helpers/panel.js';
+import { percentile } from '../../bench/figures.js';
 
 const FLOOD_MS = 15_000;
 const IN_FLIGHT = 300;
-
-function percentile(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
-}
 
 describe('one customer\'s flood on a real node', () => {
   let panel: TestPanel;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeFleet, type FakeFleet } from '../helpers/fake-fleet.js';
-import { waitOperation } from '../helpers/panel.js';
+import { createEnvironment, waitOperation } from '../helpers/panel.js';
 import { WebClient } from '../helpers/web.js';
 
 const HOSTILE = '<b onmouseover=x>Big</b>';
@@ -31,9 +31,7 @@ describe('changing plan in the customer panel', () => {
     hostile = await plan({ name: HOSTILE, cpus: 2, memoryMb: 1024, selectable: true });
     hidden = await plan({ name: 'hidden-plan', memoryMb: 2048 });
     bigDisk = await plan({ name: 'big-disk', diskMb: 4096, selectable: true });
-    const res = await fleet.panel.api('POST', '/environments', { name: 'site', templateId: 'web', planId: small, customerId });
-    expect((await waitOperation(fleet.panel, res.body.operation.id)).status).toBe('succeeded');
-    envId = res.body.environment.id;
+    envId = (await createEnvironment(fleet.panel, { name: 'site', templateId: 'web', planId: small, customerId })).id;
   });
   afterAll(async () => fleet.close());
 
