@@ -3,11 +3,10 @@
  * the identical container directly with dockerode, on the same lab node, interleaved.
  * Run: npm run bench   (KURA_BENCH_RUNS=20 by default)
  */
-import fs from 'node:fs';
-import Docker from 'dockerode';
 import { startBenchPanel } from './panel.js';
 import { containerSpec } from '../server/docker/container-spec.js';
-import { labUp } from '../server/lab/lab.js';
+import { labUp, nodeBody } from '../server/lab/lab.js';
+import { labDocker } from './proc.js';
 
 const RUNS = Number(process.env.KURA_BENCH_RUNS ?? 20);
 const TOKEN = 'bench-admin-token-0123456789';
@@ -15,11 +14,10 @@ const TOKEN = 'bench-admin-token-0123456789';
 async function main(): Promise<void> {
   const lab = await labUp({ nodes: 1 });
   const labNode = lab.nodes[0]!;
-  const tls = { ca: fs.readFileSync(labNode.tls.ca, 'utf8'), cert: fs.readFileSync(labNode.tls.cert, 'utf8'), key: fs.readFileSync(labNode.tls.key, 'utf8') };
   const { ctx, api, close } = await startBenchPanel(TOKEN);
 
   try {
-    const node = await api('POST', '/nodes', { name: labNode.name, endpoint: labNode.endpoint, tls, maxEnvironments: 100 });
+    const node = await api('POST', '/nodes', nodeBody(labNode, { maxEnvironments: 100 }));
     const plan = await api('POST', '/plans', { name: 'bench', cpus: 0.25, memoryMb: 64, diskMb: 128, pids: 64 });
     const customer = await api('POST', '/customers', { name: 'Bench', email: 'bench@example.com' });
     const create = async (name: string) => {
@@ -37,7 +35,7 @@ async function main(): Promise<void> {
     const warmup = await create('warmup');
 
     // The baseline: plain dockerode with its own keep-alive connection, the same spec and image.
-    const direct = new Docker({ host: labNode.address, port: 2376, protocol: 'https', ...tls });
+    const direct = labDocker(labNode);
     for (const stale of await direct.listContainers({ all: true, filters: { label: ['io.kura.panel=bench-direct'] } })) {
       await direct.getContainer(stale.Id).remove({ force: true });
     }

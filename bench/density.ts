@@ -13,11 +13,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Docker from 'dockerode';
-import { restartNode, type LabNode } from '../server/lab/lab.js';
+import { nodeBody, restartNode, type LabNode } from '../server/lab/lab.js';
+import { labDir, nodePaths } from '../server/lab/paths.js';
+import { parseTemplate } from '../server/templates/catalog.js';
 import { percentile } from './figures.js';
 import { benchApi } from './http.js';
 import { spawnPanelProcess } from './panel.js';
+import { labDocker, memoryOf } from './proc.js';
 import { ROOT } from '../server/config.js';
 import { containerName } from '../server/docker/container-spec.js';
 
@@ -28,20 +30,7 @@ const PORT = 3952;
 const BASE = `http://127.0.0.1:${PORT}`;
 const { api, timeReads } = benchApi(BASE, TOKEN);
 
-
-
 const median = (xs: number[]) => percentile(xs, 0.5);
-
-/** A process's resident memory in kB: all of it, and the part not shared with others (anonymous). */
-function rssKb(pid: number | string): { rss: number; own: number } {
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
-    return { rss: field('VmRSS'), own: field('RssAnon') };
-  } catch {
-    return { rss: 0, own: 0 }; // gone meanwhile
-  }
-}
 
 interface Memory { rssMb: number; ownMb: number }
 
@@ -51,15 +40,15 @@ interface Memory { rssMb: number; ownMb: number }
  * (in the node's cgroup parent). RSS counts the shims' shared binary in each; "own" does not.
  */
 function nodeMemory(node: LabNode): { daemons: Memory; environments: Memory; shims: number } {
+  const p = nodePaths(labDir(), node.index);
   const daemons = { rssMb: 0, ownMb: 0 };
   const environments = { rssMb: 0, ownMb: 0 };
   let shims = 0;
   const add = (into: Memory, pid: string) => {
-    const m = rssKb(pid);
-    into.rssMb += m.rss / 1024;
-    into.ownMb += m.own / 1024;
+    const m = memoryOf(pid);
+    into.rssMb += m.rssMb;
+    into.ownMb += m.ownMb;
   };
-  const runDir = `/run/kura-lab/${node.index}/`;
   for (const pid of fs.readdirSync('/proc').filter((n) => /^[0-9]+$/.test(n))) {
     let cmd: string;
     let cgroup: string;
@@ -69,11 +58,12 @@ function nodeMemory(node: LabNode): { daemons: Memory; environments: Memory; shi
     } catch {
       continue;
     }
-    if (cgroup.includes(`/kura-lab${node.index}/`)) add(environments, pid);
-    else if (/^\S*containerd-shim/.test(cmd) && cmd.includes(runDir)) {
+    const ofNode = cmd.includes(`${p.runDir}/`) || cmd.includes(`${p.nodeDir}/`);
+    if (cgroup.includes(`${p.cgroupParent}/`)) add(environments, pid);
+    else if (/^\S*containerd-shim/.test(cmd) && ofNode) {
       add(environments, pid);
       shims++;
-    } else if (/^\S*(dockerd|containerd) /.test(cmd) && cmd.includes(`/${node.index}/`)) add(daemons, pid);
+    } else if (/^\S*(dockerd|containerd) /.test(cmd) && ofNode) add(daemons, pid);
   }
   return { daemons, environments, shims };
 }
@@ -90,9 +80,7 @@ function busyMs(): number {
  * Docker runs it, an exec in the container) one after another, against the same time idle.
  */
 async function healthCheckCost(node: LabNode, container: string, command: string[], n: number): Promise<{ cpuMs: number; wallMs: number }> {
-  const read = (f: string) => fs.readFileSync(f, 'utf8');
-  const docker = new Docker({ host: node.address, port: 2376, protocol: 'https', ca: read(node.tls.ca), cert: read(node.tls.cert), key: read(node.tls.key) });
-  const c = docker.getContainer(container);
+  const c = labDocker(node).getContainer(container);
   const idle0 = busyMs();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, 5000));
@@ -114,9 +102,7 @@ async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-density-'));
   const panel = await spawnPanelProcess({ dataDir, token: TOKEN, port: PORT });
   try {
-    const read = (f: string) => fs.readFileSync(f, 'utf8');
-    const nodeRec = await api('POST', '/nodes', { name: node.name, endpoint: node.endpoint, maxEnvironments: MAX + 10,
-      tls: { ca: read(node.tls.ca), cert: read(node.tls.cert), key: read(node.tls.key) } });
+    const nodeRec = await api('POST', '/nodes', nodeBody(node, { maxEnvironments: MAX + 10 }));
     // Two CPUs hold 200 plans of 0.05 CPUs at 8 per CPU; idle sites use next to none.
     await api('PATCH', `/nodes/${nodeRec.id}`, { cpuOvercommit: 8 });
     const plan = await api('POST', '/plans', { name: 'density', cpus: 0.05, memoryMb: 32, diskMb: 64, pids: 32 });
@@ -152,14 +138,14 @@ async function main(): Promise<void> {
       console.log(`  ${String(i).padStart(4)}: create median ${median(step).toFixed(0)} ms (${ratio.toFixed(2)}x the first five's ${baseline.toFixed(0)} ms); `
         + `list p99 ${percentile(list, 0.99).toFixed(1)} ms, one p99 ${percentile(one, 0.99).toFixed(1)} ms; `
         + `per environment (shim and processes, ${mem.shims} shims) ${perEnv.rss.toFixed(1)} MB RSS, ${perEnv.own.toFixed(1)} MB not shared; `
-        + `daemons ${mem.daemons.rssMb.toFixed(0)} MB, panel ${(rssKb(panel.pid!).rss / 1024).toFixed(0)} MB; load average ${os.loadavg()[0]!.toFixed(1)}`);
+        + `daemons ${mem.daemons.rssMb.toFixed(0)} MB, panel ${memoryOf(panel.pid!).rssMb.toFixed(0)} MB; load average ${os.loadavg()[0]!.toFixed(1)}`);
     }
     console.log(`  create slowed by half: ${slowedAt === null ? `not within ${MAX} environments (target: 200 at <= 1.5x)` : `at ${slowedAt} environments`}`);
-    const template = JSON.parse(fs.readFileSync(path.join(ROOT, 'templates/static-site/template.json'), 'utf8')) as { healthcheck: { command: string[]; intervalSeconds: number } };
-    const cost = await healthCheckCost(node, containerName(firstId), template.healthcheck.command, 50);
-    const perSecond = MAX / template.healthcheck.intervalSeconds;
+    const check = parseTemplate('static-site', path.join(ROOT, 'templates/static-site')).healthcheck!;
+    const cost = await healthCheckCost(node, containerName(firstId), check.command, 50);
+    const perSecond = MAX / check.intervalSeconds;
     console.log(`  one health check (an exec in the container): ${cost.cpuMs.toFixed(0)} ms of CPU, ${cost.wallMs.toFixed(0)} ms; `
-      + `${MAX} environments checked every ${template.healthcheck.intervalSeconds} s: ${perSecond.toFixed(1)} a second, `
+      + `${MAX} environments checked every ${check.intervalSeconds} s: ${perSecond.toFixed(1)} a second, `
       + `about ${((perSecond * cost.cpuMs) / 10).toFixed(0)}% of one CPU`);
   } finally {
     panel.kill('SIGTERM');

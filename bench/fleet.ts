@@ -7,11 +7,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { labStatus, labUp, labDown, pauseNode, resumeNode } from '../server/lab/lab.js';
-import Docker from 'dockerode';
+import { labStatus, labUp, labDown, nodeBody, pauseNode, resumeNode } from '../server/lab/lab.js';
 import { percentile } from './figures.js';
 import { benchApi } from './http.js';
 import { spawnPanelProcess } from './panel.js';
+import { labDocker, memoryOf } from './proc.js';
 import { poolAll } from '../server/lib/pool.js';
 import { ROOT } from '../server/config.js';
 
@@ -71,10 +71,6 @@ async function eventLag(): Promise<{ sum: number; count: number }> {
   return { sum: num('kura_event_lag_seconds_sum'), count: num('kura_event_lag_seconds_count') };
 }
 
-function rssMb(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
 
 async function main(): Promise<void> {
   const before = await labStatus();
@@ -90,10 +86,8 @@ async function main(): Promise<void> {
   console.log(`  health checks every ${HEALTHCHECK_SECONDS} s (KURA_FLEET_HEALTHCHECK_SECONDS; the shipped templates say 60: see HEALTHCHECK_SECONDS)`);
   const panel = await spawnPanelProcess({ dataDir, token: TOKEN, port: PORT, env: { KURA_TEMPLATES_DIR: templatesDir } });
   try {
-    const read = (f: string) => fs.readFileSync(f, 'utf8');
     await poolAll(nodes, 8, async (n) => {
-      await api('POST', '/nodes', { name: n.name, endpoint: n.endpoint, maxEnvironments: PER_NODE,
-        tls: { ca: read(n.tls.ca), cert: read(n.tls.cert), key: read(n.tls.key) } });
+      await api('POST', '/nodes', nodeBody(n, { maxEnvironments: PER_NODE }));
     });
     const plan = await api('POST', '/plans', { name: 'fleet', cpus: 0.05, memoryMb: 32, diskMb: 64, pids: 32 });
     const customers: string[] = [];
@@ -117,7 +111,7 @@ async function main(): Promise<void> {
       const per = done % 100 === 0 ? 100 : done % 100;
       console.log(`  ${String(done).padStart(5)}/${total}: last ${per} in ${((now - lastMark) / 1000).toFixed(1)} s `
         + `(${((per * 60_000) / (now - lastMark)).toFixed(0)}/min), ${failed} failed, `
-        + `panel RSS ${rssMb(panel.pid!).toFixed(0)} MB, load average ${os.loadavg()[0]!.toFixed(1)}`);
+        + `panel RSS ${memoryOf(panel.pid!).rssMb.toFixed(0)} MB, load average ${os.loadavg()[0]!.toFixed(1)}`);
       lastMark = now;
     };
     await poolAll(Array.from({ length: total }, (_, i) => i), IN_FLIGHT, async (i) => {
@@ -137,18 +131,18 @@ async function main(): Promise<void> {
 
     // Reads are measured once the fleet has settled (containers started, first reconciles done).
     await new Promise((r) => setTimeout(r, 10_000));
+    const all = await listAll();
     const states = new Map<string, number>();
-    for (const env of await listAll()) states.set(env.state, (states.get(env.state) ?? 0) + 1);
+    for (const env of all) states.set(env.state, (states.get(env.state) ?? 0) + 1);
     console.log(`  environments by state after provisioning: ${[...states].map(([k, n]) => `${k} ${n}`).join(', ')}`);
     await timeReads('/environments?limit=500', 20);
     const list = await timeReads('/environments?limit=500', 400);
     const nodeReads = await timeReads('/nodes', 400);
     console.log(`  GET /environments?limit=500: p50 ${percentile(list, 0.5).toFixed(1)} ms, p99 ${percentile(list, 0.99).toFixed(1)} ms (target p99 < 50 ms)`);
     console.log(`  GET /nodes: p99 ${percentile(nodeReads, 0.99).toFixed(1)} ms`);
-    console.log(`  panel RSS: ${rssMb(panel.pid!).toFixed(0)} MB (target < 250 MB)`);
+    console.log(`  panel RSS: ${memoryOf(panel.pid!).rssMb.toFixed(0)} MB (target < 250 MB)`);
 
     // State change: kill 20 random containers out of band, time until the panel's event stream says so.
-    const all = await listAll();
     const victims = all.sort(() => Math.random() - 0.5).slice(0, 20) as { id: string; nodeId: string }[];
     const nodeById = new Map((await api('GET', '/nodes?limit=500')).items.map((n: { id: string; name: string }) => [n.id, n.name]));
     const seen = new Map<string, number>();
@@ -170,8 +164,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
     // Killed through the Docker API directly (connections opened beforehand), so the clock
     // starts when the kill is sent, not when a CLI process has started.
-    const clients = new Map(nodes.map((n) => [n.name, new Docker({ host: n.address, port: 2376, protocol: 'https',
-      ca: read(n.tls.ca), cert: read(n.tls.cert), key: read(n.tls.key) })]));
+    const clients = new Map(nodes.map((n) => [n.name, labDocker(n)]));
     await Promise.all([...clients.values()].map((c) => c.ping()));
     const lagBefore = await eventLag();
     const killedAt = new Map<string, number>();
@@ -214,7 +207,7 @@ async function main(): Promise<void> {
       const metrics = await (await fetch(`${BASE}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
       const loopP99 = Number(/^kura_nodejs_eventloop_lag_p99_seconds ([0-9.e+-]+)$/m.exec(metrics)?.[1] ?? NaN) * 1000;
       console.log(`  panel event-loop delay p99 since start: ${loopP99.toFixed(1)} ms; machine load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`);
-      console.log(`  panel RSS at the end: ${rssMb(panel.pid!).toFixed(0)} MB`);
+      console.log(`  panel RSS at the end: ${memoryOf(panel.pid!).rssMb.toFixed(0)} MB`);
     } finally {
       for (const n of hung) await resumeNode(n.index);
     }

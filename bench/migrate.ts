@@ -8,10 +8,9 @@
  * either address. Targets: Kura <= 2 s, and <= 0.2x the naive method.
  * Run: npm run bench:migrate   (KURA_BENCH_ROUNDS, default 3)
  */
-import fs from 'node:fs';
 import { startBenchPanel } from './panel.js';
 import { containerName } from '../server/docker/container-spec.js';
-import { labUp } from '../server/lab/lab.js';
+import { labUp, nodeBody } from '../server/lab/lab.js';
 
 const ROUNDS = Number(process.env.KURA_BENCH_ROUNDS ?? 3);
 const DATA_MB = 200;
@@ -63,8 +62,7 @@ async function main(): Promise<void> {
   try {
     const nodes: string[] = [];
     for (const n of lab.nodes) {
-      const read = (f: string) => fs.readFileSync(f, 'utf8');
-      nodes.push((await api('POST', '/nodes', { name: n.name, endpoint: n.endpoint, tls: { ca: read(n.tls.ca), cert: read(n.tls.cert), key: read(n.tls.key) } })).id);
+      nodes.push((await api('POST', '/nodes', nodeBody(n))).id);
     }
     const plan = await api('POST', '/plans', { name: 'bench', cpus: 0.5, memoryMb: 128, diskMb: 1024, pids: 64 });
     const customer = await api('POST', '/customers', { name: 'Bench', email: 'bench-migrate@example.com' });

@@ -16,10 +16,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { labUp } from '../server/lab/lab.js';
+import { labUp, nodeBody } from '../server/lab/lab.js';
 import { removeLabelledContainers } from '../server/lab/containers.js';
 import { percentile } from './figures.js';
+import { benchApi } from './http.js';
 import { spawnPanelProcess } from './panel.js';
+import { memoryOf } from './proc.js';
 
 const FLOOD_MS = Number(process.env.KURA_BENCH_FLOOD_SECONDS ?? 25) * 1000;
 const IN_FLIGHT = Number(process.env.KURA_BENCH_IN_FLIGHT ?? 300);
@@ -28,20 +30,9 @@ const PORT = 3951;
 const BASE = `http://127.0.0.1:${PORT}`;
 const PASSWORD = 'tenants-bench-password';
 
-async function call(method: string, url: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${BASE}/api/v1${url}`, {
-    method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-async function api(method: string, url: string, body?: unknown, token = TOKEN): Promise<any> {
-  const res = await call(method, url, token, body);
-  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
+const { call: callAs, api } = benchApi(BASE, TOKEN);
+/** Calls the API as `token`; the status and body, whatever the status. */
+const call = (method: string, url: string, token: string, body?: unknown) => callAs(method, url, body, token);
 
 /** The panel's own figures: event-loop delay p99 and max since the last scrape (prom-client resets them), GC and CPU time so far. */
 async function panelFigures(): Promise<{ loopP99Ms: number; loopMaxMs: number; gcMs: number; cpuMs: number }> {
@@ -53,10 +44,6 @@ async function panelFigures(): Promise<{ loopP99Ms: number; loopMaxMs: number; g
     cpuMs: one(/^kura_process_cpu_seconds_total ([0-9.e+-]+)$/m) * 1000 };
 }
 
-function rssMb(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
 
 /** The flood: `inFlight` loops over the targets in turn for `ms`, each sending its next request as soon as one answers. */
 const FLOODER = `
@@ -177,9 +164,7 @@ async function main(): Promise<void> {
   const panel = await spawnPanelProcess({ dataDir, token: TOKEN, port: PORT, nodeFlags, cpus: PANEL_CPUS });
   const customerIds: string[] = [];
   try {
-    const read = (f: string) => fs.readFileSync(f, 'utf8');
-    const nodeRec = await api('POST', '/nodes', { name: node.name, endpoint: node.endpoint,
-      tls: { ca: read(node.tls.ca), cert: read(node.tls.cert), key: read(node.tls.key) } });
+    const nodeRec = await api('POST', '/nodes', nodeBody(node));
     const plan = await api('POST', '/plans', { name: 'tenants', cpus: 0.25, memoryMb: 64, diskMb: 256, pids: 64 });
     const customer = async (name: string) => {
       const c = await api('POST', '/customers', { name, email: `${name}@tenants.example`, password: PASSWORD });
@@ -200,14 +185,14 @@ async function main(): Promise<void> {
     const quiet = await bLoop(b.token, b.envId, FLOOD_MS - 2000);
     const quietEnd = await panelFigures();
 
-    const quietRss = rssMb(panel.pid!);
+    const quietRss = memoryOf(panel.pid!).rssMb;
     let peakRss = quietRss;
     let offline = 0;
     let polls = 0;
     const floodEnds = Date.now() + FLOOD_MS;
     const watching = (async () => {
       while (Date.now() < floodEnds) {
-        peakRss = Math.max(peakRss, rssMb(panel.pid!));
+        peakRss = Math.max(peakRss, memoryOf(panel.pid!).rssMb);
         const shown = await call('GET', `/nodes/${nodeRec.id}`, TOKEN);
         polls++;
         if (shown.body?.status !== 'online') offline++;

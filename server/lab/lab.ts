@@ -1,5 +1,6 @@
 // The lab: this machine turned into N Docker nodes, each a dockerd in its own network namespace
 // with its own btrfs, reachable from the host over mutual TLS at 10.231.N.2:2376.
+import { readFileSync } from 'node:fs';
 import { access, mkdir, rm } from 'node:fs/promises';
 import { ensureLabTls, ensureServerCert } from './certs.js';
 import {
@@ -234,6 +235,17 @@ export async function restartNode(index: number, opts: RestartOptions = {}): Pro
     }
     return probe(p, t, 2000);
   });
+}
+
+/** A lab node's client certificate, key and CA as PEM text: what POST /nodes and a Docker client take. */
+export function nodeTlsPem(node: Pick<LabNode, 'tls'>): { ca: string; cert: string; key: string } {
+  const read = (f: string) => readFileSync(f, 'utf8');
+  return { ca: read(node.tls.ca), cert: read(node.tls.cert), key: read(node.tls.key) };
+}
+
+/** The body of POST /nodes for a lab node. */
+export function nodeBody(node: Pick<LabNode, 'name' | 'endpoint' | 'tls'>, extra: Record<string, unknown> = {}) {
+  return { name: node.name, endpoint: node.endpoint, tls: nodeTlsPem(node), ...extra };
 }
 
 /** Arguments for the docker CLI to reach a node over TLS, e.g. `docker ...args info`. */

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { dockerCliArgs, type LabNode } from '../../server/lab/lab.js';
+
+export { nodeBody } from '../../server/lab/lab.js';
 
 const exec = promisify(execFile);
 
@@ -43,15 +44,6 @@ export async function inspect(node: LabNode, container: string): Promise<Record<
   return JSON.parse(await docker(node, 'inspect', container))[0];
 }
 
-/** The body of POST /nodes for a lab node. */
-export function nodeBody(node: LabNode, extra: Record<string, unknown> = {}) {
-  return {
-    name: node.name,
-    endpoint: node.endpoint,
-    tls: { ca: fs.readFileSync(node.tls.ca, 'utf8'), cert: fs.readFileSync(node.tls.cert, 'utf8'), key: fs.readFileSync(node.tls.key, 'utf8') },
-    ...extra,
-  };
-}
 
 export async function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string } | null> {
   try {
