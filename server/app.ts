@@ -89,7 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   await bootstrapAccounts(ctx);
 
   app.setValidatorCompiler(validatorCompiler);
-  registerErrorHandling(app, () => repos.nodes.all().map((n) => n.name));
+  registerErrorHandling(app, () => repos.nodes.names());
   registerBodyRules(app);
   app.addSchema(ErrorResponse);
   await registerOpenApi(app);

@@ -120,6 +120,12 @@ export function customerSafeMessage(code: string, message: string, o: { customer
   return message;
 }
 
+/** Any error as a customer may read it: what is not the panel's own error counts as `internal`. */
+export function customerErrorText(err: unknown, nodeNames: readonly string[]): string {
+  const e = err instanceof KuraError ? err : new KuraError('internal', errorMessage(err));
+  return customerSafeMessage(e.code, e.message, { customerMessage: e.customerMessage, nodeNames });
+}
+
 /** Error details a customer may read: what names nodes or repeats a node's call is left out. */
 export function customerSafeDetails(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (!details) return undefined;

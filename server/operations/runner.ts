@@ -213,7 +213,7 @@ export class OperationRunner implements OperationQueue {
     const recorded = await this.record(op.id, 'its failure', () => {
       // Customers read the failure without node names, host paths or Docker's words; admins read it whole.
       const customerMessage = customerSafeMessage(error.code, error.message,
-        { customerMessage: error.customerMessage, nodeNames: this.repos.nodes.all().map((n) => n.name) });
+        { customerMessage: error.customerMessage, nodeNames: this.repos.nodes.names() });
       this.repos.operations.finish(op.id, 'failed', error.message, { error: { code: error.code, message: error.message, customerMessage }, result });
     });
     if (recorded) this.announce(op.id);

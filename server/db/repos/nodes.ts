@@ -56,6 +56,7 @@ export function nodesRepo(db: Db) {
     get: db.prepare('SELECT * FROM nodes WHERE id = ?'),
     byName: db.prepare('SELECT * FROM nodes WHERE name = ?'),
     all: db.prepare('SELECT * FROM nodes ORDER BY id'),
+    names: db.prepare('SELECT name FROM nodes').pluck(),
     page: db.prepare('SELECT * FROM nodes WHERE id > ? ORDER BY id LIMIT ?'),
     allocations: db.prepare(`SELECT node_id, ${HELD_SUMS}, COUNT(*) AS environments FROM environments GROUP BY node_id`),
     allocation: db.prepare(`SELECT ${HELD_SUMS}, COUNT(*) AS environments FROM environments WHERE node_id = ?`),
@@ -94,6 +95,10 @@ export function nodesRepo(db: Db) {
     byName(name: string): NodeRecord | undefined {
       const r = q.byName.get(name) as NodeRow | undefined;
       return r && toNode(r);
+    },
+    /** Every node's name (to keep them out of what customers read). */
+    names(): string[] {
+      return q.names.all() as string[];
     },
     all(): NodeRecord[] {
       return (q.all.all() as NodeRow[]).map(toNode);

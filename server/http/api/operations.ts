@@ -14,11 +14,6 @@ function visible(op: OperationView | undefined, who: Principal, id: string): Ope
   return op;
 }
 
-/** Admins read an operation's error whole; a customer reads it without node detail. */
-function audienceOf(who: Principal): 'admin' | 'customer' {
-  return who.kind === 'admin' ? 'admin' : 'customer';
-}
-
 export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const tags = ['operations'];
 
@@ -32,7 +27,7 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     const who = principal(request);
     const filter = { resourceId: request.query.resourceId, customerId: who.kind === 'customer' ? who.customerId : undefined };
     const r = paginate((after, limit) => ctx.repos.operations.page(after, limit, filter), request.query.limit, request.query.cursor);
-    return { items: r.items.map((op) => publicOperation(op, audienceOf(who))), nextCursor: r.nextCursor };
+    return { items: r.items.map((op) => publicOperation(op, who.kind)), nextCursor: r.nextCursor };
   });
 
   app.get('/operations/:id', {
@@ -41,7 +36,7 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
   },
     async (request) => {
       const who = principal(request);
-      return publicOperation(visible(ctx.repos.operations.view(request.params.id), who, request.params.id), audienceOf(who));
+      return publicOperation(visible(ctx.repos.operations.view(request.params.id), who, request.params.id), who.kind);
     });
 
   app.get('/operations/:id/wait', {
@@ -54,6 +49,6 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     const who = principal(request);
     visible(ctx.repos.operations.view(request.params.id), who, request.params.id);
     const op = await waitForOperation(ctx, request.params.id, (request.query.timeout ?? 30) * 1000);
-    return publicOperation(visible(op, who, request.params.id), audienceOf(who));
+    return publicOperation(visible(op, who, request.params.id), who.kind);
   });
 };

@@ -69,7 +69,7 @@ function errorPage(ui: Ui, err: FastifyError, request: FastifyRequest, reply: Fa
     return reply.redirect(`/login${next}`, 303);
   }
   const admin = request.web?.active?.principal.kind === 'admin';
-  const { status, body } = toErrorBody(err, { admin, nodeNames: () => ui.ctx.repos.nodes.all().map((n) => n.name) });
+  const { status, body } = toErrorBody(err, { admin, nodeNames: () => ui.ctx.repos.nodes.names() });
   if (status >= 500) request.log.error({ err }, 'page failed');
   setRetryAfter(reply, status, err);
   // Scripts that post with fetch get the API's JSON error shape.

@@ -5,7 +5,7 @@ import { environmentLogs, environmentStats } from '../../../services/environment
 import { usageHistory } from '../../../read-models/usage-history.js';
 import { customerEnvironments, environmentOverview } from '../../../read-models/environment-overview.js';
 import { planChoices } from '../../../read-models/plan-choices.js';
-import { BadRequestError, customerSafeMessage, errorMessage, KuraError } from '../../../lib/errors.js';
+import { BadRequestError, customerErrorText, errorMessage } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { field, requireAdminPage, signedIn, webPrincipal } from '../web-request.js';
@@ -39,10 +39,10 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
     const who = webPrincipal(request);
     const env = environmentFor(ctx, who, request.params.id);
     const lang = request.web.lang;
-    const audience = who.kind === 'admin' ? 'admin' : 'customer';
+    const audience = who.kind;
     // The page does not wait long on a slow node: the logs stay one click away.
     const logs = await withinMs(environmentLogs(ctx, env, 200), LOGS_WAIT_MS, i18n.t(lang, 'panel.logs.slow'))
-      .catch((err: unknown) => `(${audience === 'admin' ? errorMessage(err) : customerErrorMessage(ctx, err)})`);
+      .catch((err: unknown) => `(${audience === 'admin' ? errorMessage(err) : customerErrorText(err, ctx.repos.nodes.names())})`);
     return page(request, reply, 'panel/environment', env.name, { ...environmentOverview(ctx, env, audience), logs, stateLabels: stateLabels(i18n, lang),
       planChoices: planChoices(ctx, env, audience) }, { nav: 'panel/environments', inlineStyles: true });
   });
@@ -51,7 +51,7 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
   app.get<IdRoute & { Querystring: { planId?: string } }>('/environments/:id/plan', async (request, reply) => {
     const who = webPrincipal(request);
     const env = environmentFor(ctx, who, request.params.id);
-    const choices = planChoices(ctx, env, who.kind === 'admin' ? 'admin' : 'customer');
+    const choices = planChoices(ctx, env, who.kind);
     const choice = choices.choices.find((c) => c.plan.id === request.query.planId);
     if (!choice) throw new BadRequestError(i18n.t(request.web.lang, 'panel.plan.unknown'), { field: 'planId' });
     return page(request, reply, 'panel/plan-change', i18n.t(request.web.lang, 'panel.plan.confirmTitle', { name: env.name }),
@@ -107,9 +107,3 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
     return reply.redirect(`/panel/environments/${env.id}?op=${op.id}`, 303);
   });
 };
-
-/** An error as a customer may read it: no node names, host paths or Docker's words. */
-function customerErrorMessage(ctx: Ui['ctx'], err: unknown): string {
-  const e = err instanceof KuraError ? err : new KuraError('internal', errorMessage(err));
-  return customerSafeMessage(e.code, e.message, { customerMessage: e.customerMessage, nodeNames: ctx.repos.nodes.all().map((n) => n.name) });
-}

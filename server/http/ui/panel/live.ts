@@ -49,7 +49,7 @@ function catchUp(ctx: Context, who: Principal, envIds: string[], opIds: string[]
   }
   for (const id of opIds) {
     const op = ctx.repos.operations.get(id);
-    if (op && mine(op.customerId)) out.push(['operation', publicOperation(op, who.kind === 'admin' ? 'admin' : 'customer')]);
+    if (op && mine(op.customerId)) out.push(['operation', publicOperation(op, who.kind)]);
   }
   return out;
 }
