@@ -1,5 +1,6 @@
 import type { Environment, Plan } from '../domain/types.js';
 import type { Context } from '../core/context.js';
+import { selfServiceRefusal } from '../domain/self-service.js';
 
 const MAX_PLANS = 1000;
 
@@ -29,15 +30,14 @@ function planChoice(env: Pick<Environment, 'limits'>, plan: Plan): PlanChoice {
  */
 export function planChoices(ctx: Context, env: Environment, audience: 'admin' | 'customer') {
   const customer = ctx.repos.customers.get(env.customerId);
-  const suspended = audience === 'customer' && customer?.status === 'suspended';
-  const allowed = audience === 'admin' || (customer?.selfService === true && !suspended);
+  const allowed = audience === 'admin' || selfServiceRefusal(customer) === null;
   const plans = allowed
-    ? ctx.repos.plans.page('', MAX_PLANS).filter((p) => p.id !== env.planId && (audience === 'admin' || p.selectable))
+    ? ctx.repos.plans.page('', MAX_PLANS).filter((p) => p.id !== env.planId && (audience === 'admin' || selfServiceRefusal(customer, p) === null))
     : [];
   return {
     current: ctx.repos.plans.get(env.planId) ?? null,
     selfService: allowed,
-    suspended,
+    suspended: audience === 'customer' && customer?.status === 'suspended',
     choices: plans.sort((a, b) => a.cpus - b.cpus || a.memoryMb - b.memoryMb || a.name.localeCompare(b.name)).map((p) => planChoice(env, p)),
   };
 }

@@ -1,7 +1,8 @@
 import { allocationOn, changeShortfall, planLimits } from '../domain/allocation.js';
 import { chooseNode } from '../domain/placement.js';
 import { checkCustomerLimits } from '../domain/quotas.js';
-import type { Environment, Limits, Plan, Principal } from '../domain/types.js';
+import { selfServiceRefusal } from '../domain/self-service.js';
+import type { Environment, Limits, Principal } from '../domain/types.js';
 import { BadRequestError, ConflictError, ForbiddenError, KuraError, NoCapacityError, NotFoundError, RateLimitedError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { isKind, type OperationOf } from '../db/repos/operations.js';
@@ -83,7 +84,7 @@ export function createEnvironment(ctx: Context, who: Principal, input: CreateEnv
  * refused rather than queued, so a script repeating an action cannot pile up work that
  * keeps its node busy long after the script has stopped.
  */
-export const MAX_PENDING_OPERATIONS = 4;
+const MAX_PENDING_OPERATIONS = 4;
 
 export function environmentAction(ctx: Context, who: Principal, id: string, action: 'start' | 'stop' | 'restart'): OperationOf<'power'> {
   const env = environmentFor(ctx, who, id);
@@ -109,7 +110,10 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
   assertFewPending(ctx, env);
   const plan = ctx.repos.plans.get(planId);
   if (!plan) throw new BadRequestError(`plan ${planId} does not exist`, { field: 'planId' });
-  if (who.kind === 'customer') assertSelfService(ctx, env.customerId, plan);
+  if (who.kind === 'customer') {
+    const refusal = selfServiceRefusal(ctx.repos.customers.get(env.customerId), plan);
+    if (refusal) throw new ForbiddenError(refusal);
+  }
   if (plan.diskMb !== env.limits.diskMb) {
     throw new ConflictError(`a running environment's disk size cannot change (${env.limits.diskMb} MiB now, plan has ${plan.diskMb} MiB); choose a plan with the same disk size`, { field: 'planId' });
   }
@@ -132,14 +136,6 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
     if (shortfall) throw new NoCapacityError(shortfall);
     ctx.repos.environments.setPlan(id, planId, limits, current.limits);
   });
-}
-
-/** A customer changes their own plan only to a plan the host marked selectable, and only while self-service is on. */
-function assertSelfService(ctx: Context, customerId: string, plan: Plan): void {
-  const customer = ctx.repos.customers.get(customerId);
-  if (!customer?.selfService) throw new ForbiddenError('plan changes for this account are made by your host; ask them to change the plan');
-  if (customer.status === 'suspended') throw new ForbiddenError('the account is suspended; its plans can change again once it is resumed');
-  if (!plan.selectable) throw new ForbiddenError(`plan ${plan.name} cannot be chosen here; ask your host for it`);
 }
 
 export function destroyEnvironment(ctx: Context, who: Principal, id: string): OperationOf<'destroy'> {
