@@ -10,7 +10,6 @@ const FLUSH_MS = 2_000;
 
 /** A Server-Sent Events response taken over from fastify and tied to its stream slot. */
 export interface EventStream {
-  res: ServerResponse;
   /** Writes one named event with JSON data; false once the client's socket is full (see `onDrain`). */
   send(event: string, data: unknown, id?: number): boolean;
   comment(text: string): boolean;
@@ -77,7 +76,6 @@ export function openEventStream(reply: FastifyReply, slot: StreamSlot, opts: { r
   });
   if (opts.retryMs !== undefined) write(`retry: ${opts.retryMs}\n`);
   return {
-    res,
     send: (event, data, id) => write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
     comment: (text) => write(`: ${text}\n\n`),
     backlog: () => res.writableLength,

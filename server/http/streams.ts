@@ -82,11 +82,6 @@ export class StreamRegistry {
     return slot;
   }
 
-  /** How many streams of a kind are open under a credential. */
-  count(kind: string, credentialKey: string): number {
-    return this.open.get(`${kind}\u0000${credentialKey}`)?.size ?? 0;
-  }
-
   /** Ends every open stream (the panel is shutting down). */
   closeAll(): void {
     for (const slots of [...this.open.values()]) for (const slot of [...slots]) slot.end('closing');

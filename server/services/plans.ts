@@ -15,7 +15,7 @@ export interface PlanInput {
 }
 
 /** Open files per process when a plan does not say: bounded (CIS Docker Benchmark 5.19), and plenty for a web server. */
-export const DEFAULT_NOFILE = 16384;
+const DEFAULT_NOFILE = 16384;
 
 export function createPlan(ctx: Context, input: PlanInput): Plan {
   if (ctx.repos.plans.byName(input.name)) throw new ConflictError(`a plan named ${input.name} exists`, { field: 'name' });
