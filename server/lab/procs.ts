@@ -98,9 +98,9 @@ async function nodeCgroups(p: NodePaths): Promise<string[]> {
 /**
  * All processes of a node: anything in its network namespace (dockerd, containerd, shims),
  * anything whose command line names its runtime dir (shims survive a namespace deletion), and
- * every container process (found through the node's cgroup parent).
+ * every container process (found through the node's cgroups, `cgroups` from nodeCgroups).
  */
-export async function nodeProcesses(p: NodePaths): Promise<number[]> {
+export async function nodeProcesses(p: NodePaths, cgroups: readonly string[]): Promise<number[]> {
   const pids = new Set<number>();
   let nsIno: number | null = null;
   try {
@@ -125,7 +125,7 @@ export async function nodeProcesses(p: NodePaths): Promise<number[]> {
       // gone
     }
   }
-  for (const cg of await nodeCgroups(p)) {
+  for (const cg of cgroups) {
     try {
       for (const line of (await readFile(path.join(cg, 'cgroup.procs'), 'utf8')).split('\n')) {
         if (line.trim()) pids.add(Number(line));
@@ -149,9 +149,9 @@ export function signal(pids: readonly number[], sig: NodeJS.Signals): void {
   }
 }
 
-async function thawFreezers(p: NodePaths): Promise<void> {
+async function thawFreezers(cgroups: readonly string[]): Promise<void> {
   // A frozen task (docker pause) cannot act on SIGKILL until it is thawed.
-  for (const cg of await nodeCgroups(p)) {
+  for (const cg of cgroups) {
     if (!cg.startsWith('/sys/fs/cgroup/freezer/')) continue;
     await writeFile(path.join(cg, 'freezer.state'), 'THAWED').catch(() => undefined);
   }
@@ -178,12 +178,14 @@ export async function killNodeProcesses(p: NodePaths, stallMs = 30_000): Promise
   let fewest = Infinity;
   let progressAt = Date.now();
   for (;;) {
-    const pids = await nodeProcesses(p);
+    // The node's cgroups are walked once a round, for finding its processes and thawing them.
+    const cgroups = await nodeCgroups(p);
+    const pids = await nodeProcesses(p, cgroups);
     const alive: number[] = [];
     for (const pid of pids) if (await isAlive(pid)) alive.push(pid);
     if (alive.length === 0) return;
     signal(alive, 'SIGKILL');
-    await thawFreezers(p);
+    await thawFreezers(cgroups);
     if (alive.length < fewest) {
       fewest = alive.length;
       progressAt = Date.now();
