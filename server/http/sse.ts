@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { PanelUpdate, UpdateBus } from '../core/updates.js';
-import { streamLimits, type EndReason, type StreamSlot } from './streams.js';
+import { streamLimits, type Credential, type EndReason, type StreamRegistry, type StreamSlot } from './streams.js';
 
 /** Keep-alive comments for proxies. */
 const KEEP_ALIVE_MS = 15_000;
@@ -20,15 +20,21 @@ export interface EventStream {
 }
 
 /**
- * Ends `slot` when the client goes away, however it goes. Call it right after taking
- * the slot, before the route awaits anything: a client that hangs up while the route
- * waits on a node then still frees its place.
+ * Takes a stream slot for the request (see StreamRegistry.take: refused past `cap` per
+ * credential) and ends it when the client goes away, however it goes. Call it before the
+ * route awaits anything: a client that hangs up while the route waits on a node then
+ * still frees its place.
  */
-export function endWithClient(reply: FastifyReply, slot: StreamSlot): void {
+export function takeStream(streams: StreamRegistry, reply: FastifyReply, kind: string, cap: number, credential: Credential, what: string): StreamSlot {
+  const slot = streams.take(kind, cap, credential, what);
   const res = reply.raw;
-  if (res.destroyed) return slot.end('client');
+  if (res.destroyed) {
+    slot.end('client');
+    return slot;
+  }
   res.on('close', () => slot.end('client'));
   res.on('error', () => slot.end('client'));
+  return slot;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../core/context.js';
 import { principal } from '../auth.js';
-import { endWithClient, openEventStream, relayUpdates } from '../sse.js';
+import { openEventStream, relayUpdates, takeStream } from '../sse.js';
 import { StreamRegistry, streamLimits } from '../streams.js';
 import { tokenCredential } from '../stream-credentials.js';
 import { errors } from './schemas.js';
@@ -22,8 +22,7 @@ export const eventRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
   }, async (request, reply) => {
     const who = principal(request);
     const credential = who.tokenId ? tokenCredential(ctx, who.tokenId) : { key: 'admin', alive: () => true };
-    const slot = streams.take('events', streamLimits.eventsPerToken, credential, 'event streams per token');
-    endWithClient(reply, slot);
+    const slot = takeStream(streams, reply, 'events', streamLimits.eventsPerToken, credential, 'event streams per token');
     const sse = openEventStream(reply, slot);
     if (!sse) return;
     sse.comment('connected');

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Ui } from '../ui.js';
 import { signedIn } from '../web-request.js';
-import { endWithClient, openEventStream, relayUpdates } from '../../sse.js';
+import { openEventStream, relayUpdates, takeStream } from '../../sse.js';
 import { streamLimits } from '../../streams.js';
 import { sessionCredential } from '../../stream-credentials.js';
 import { environmentView } from '../../../read-models/views.js';
@@ -23,8 +23,7 @@ export const livePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
   const { ctx, streams } = ui;
   app.get<{ Querystring: { env?: string; op?: string } }>('/events', async (request, reply) => {
     const { principal: who, session } = signedIn(request);
-    const slot = streams.take('live', streamLimits.livePerSession, sessionCredential(ctx, session.idHash), 'live update streams');
-    endWithClient(reply, slot);
+    const slot = takeStream(streams, reply, 'live', streamLimits.livePerSession, sessionCredential(ctx, session.idHash), 'live update streams');
     const snapshot = catchUp(ctx, who, ids(request.query.env), ids(request.query.op));
     const sse = openEventStream(reply, slot, { retryMs: 3000 });
     if (!sse) return;

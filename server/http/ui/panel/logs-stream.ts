@@ -5,7 +5,7 @@ import { ConflictError } from '../../../lib/errors.js';
 import type { LogFollow } from '../../../docker/node-client.js';
 import type { Ui } from '../ui.js';
 import { signedIn } from '../web-request.js';
-import { endWithClient, openEventStream } from '../../sse.js';
+import { openEventStream, takeStream } from '../../sse.js';
 import { streamLimits } from '../../streams.js';
 import { sessionCredential } from '../../stream-credentials.js';
 
@@ -23,8 +23,7 @@ export const logsStreamPages = (ui: Ui) => async (app: FastifyInstance): Promise
     const env = environmentFor(ctx, principal, request.params.id);
     if (!env.containerId) throw new ConflictError('the environment has no container yet');
     // Counted before the node is asked: each open stream holds a connection to it.
-    const slot = streams.take('logs', streamLimits.logsPerSession, sessionCredential(ctx, session.idHash), 'log streams');
-    endWithClient(reply, slot);
+    const slot = takeStream(streams, reply, 'logs', streamLimits.logsPerSession, sessionCredential(ctx, session.idHash), 'log streams');
     let follow: LogFollow;
     try {
       follow = await followEnvironmentLogs(ctx, env);
