@@ -4,14 +4,16 @@ import type { Principal } from '../domain/types.js';
 import { RateLimitedError } from '../lib/errors.js';
 import { RateLimiter, BURST_SECONDS } from '../lib/rate-limiter.js';
 
-/**
- * Routes that stay open (Server-Sent Events, the console's websocket). Opening one counts
- * against the caller's rate, but it holds no request slot for the hours it may stay open:
- * those streams have caps of their own per session and token.
- */
-export const STREAM_ROUTES = new Set([
-  '/api/v1/events', '/panel/events', '/panel/environments/:id/logs/stream', '/panel/environments/:id/console',
-]);
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route stays open (Server-Sent Events, the console's websocket): opening one counts
+     * against the caller's rate, but it holds no request slot for the hours it may stay open.
+     * Those streams have caps of their own per session and token (see takeStream).
+     */
+    stream?: boolean;
+  }
+}
 
 /** Who a request counts against: a token, a web session, or (without either) the client's address. */
 export interface Caller {
@@ -73,7 +75,7 @@ export class RequestLimits {
   /** Admits the request for the caller or throws RateLimitedError; a slot held is given back when the response ends. */
   async admit(request: FastifyRequest, reply: FastifyReply, caller: Caller): Promise<void> {
     const limit = this.limits[caller.kind];
-    const stream = STREAM_ROUTES.has(request.routeOptions.url ?? '');
+    const stream = request.routeOptions.config.stream === true;
     const admission = this.limiter.admit(caller.key, limit, { hold: !stream });
     if (!admission.ok) {
       const who = WHO[caller.key.slice(0, caller.key.indexOf(':'))] ?? 'this caller';

@@ -12,6 +12,7 @@ export const eventRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
   app.addHook('preClose', async () => streams.closeAll());
 
   app.get('/events', {
+    config: { stream: true },
     schema: { tags: ['events'], operationId: 'streamEvents', summary: 'Server-Sent Events stream (text/event-stream) of operation and environment events',
       description: 'Keeps the connection open and sends every operation and environment change as an event, with a comment every 15 s to keep it'
         + ' alive. An admin token receives all of them, a customer token only those of its own customer. A token may have'

@@ -51,6 +51,7 @@ export const consolePages = (ui: Ui) => async (app: FastifyInstance): Promise<vo
 
   app.get<{ Params: { id: string } }>('/environments/:id/console', {
     websocket: true,
+    config: { stream: true },
     preHandler: async (request) => {
       const active = signedIn(request);
       // Browsers send Origin on every WebSocket; cookies alone would let another site open one.

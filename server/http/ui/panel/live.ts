@@ -21,7 +21,7 @@ const CATCH_UP = 200;
  */
 export const livePages = (ui: Ui) => async (app: FastifyInstance): Promise<void> => {
   const { ctx, streams } = ui;
-  app.get<{ Querystring: { env?: string; op?: string } }>('/events', async (request, reply) => {
+  app.get<{ Querystring: { env?: string; op?: string } }>('/events', { config: { stream: true } }, async (request, reply) => {
     const { principal: who, session } = signedIn(request);
     const slot = takeStream(streams, reply, 'live', streamLimits.livePerSession, sessionCredential(ctx, session.idHash), 'live update streams');
     const snapshot = catchUp(ctx, who, ids(request.query.env), ids(request.query.op));

@@ -18,7 +18,7 @@ import { sessionCredential } from '../../stream-credentials.js';
 export const logsStreamPages = (ui: Ui) => async (app: FastifyInstance): Promise<void> => {
   const { ctx, streams } = ui;
 
-  app.get<{ Params: { id: string } }>('/environments/:id/logs/stream', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/environments/:id/logs/stream', { config: { stream: true } }, async (request, reply) => {
     const { principal, session } = signedIn(request);
     const env = environmentFor(ctx, principal, request.params.id);
     if (!env.containerId) throw new ConflictError('the environment has no container yet');
