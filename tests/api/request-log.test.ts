@@ -2,41 +2,32 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../server/app.js';
-import { loadConfig } from '../../server/config.js';
 import { redactUrl } from '../../server/http/log-redaction.js';
 import { createInvite } from '../../server/services/sessions.js';
+import { startTestPanel, type TestPanel } from '../helpers/panel.js';
 
 /** Secrets in URLs (one-time invite links) never reach the request log. */
 describe('the request log', () => {
-  let dataDir: string;
+  let panel: TestPanel;
   let logFile: string;
-  let app: FastifyInstance;
   let inviteToken: string;
 
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-log-'));
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-log-'));
     logFile = path.join(dataDir, 'panel.log');
-    const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_LOG_LEVEL: 'info', KURA_LOG_FILE: logFile,
-      KURA_ADMIN_TOKEN: 'test-admin-token-0123456789', KURA_IMAGE_CACHE: path.join(dataDir, 'images') });
-    const built = await buildApp({ config, background: false });
-    app = built.app;
-    await app.ready();
-    const customer = await app.inject({ method: 'POST', url: '/api/v1/customers', headers: { authorization: 'Bearer test-admin-token-0123456789' },
-      payload: { name: 'C', email: 'invited@example.com' } });
-    inviteToken = createInvite(built.ctx, JSON.parse(customer.body).id);
+    panel = await startTestPanel({ dataDir, env: { KURA_LOG_LEVEL: 'info', KURA_LOG_FILE: logFile } });
+    const customer = await panel.api('POST', '/customers', { name: 'C', email: 'invited@example.com' });
+    inviteToken = createInvite(panel.ctx, customer.body.id);
   });
-  afterAll(async () => {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(async () => panel?.close());
 
   it('keeps the request but not the invite token, even inside another parameter', async () => {
-    const page = await app.inject({ method: 'GET', url: `/invite/${inviteToken}` });
+    const page = await panel.app.inject({ method: 'GET', url: `/invite/${inviteToken}` });
     expect(page.statusCode).toBe(200);
-    await app.inject({ method: 'GET', url: `/login?next=${encodeURIComponent(`/invite/${inviteToken}`)}` });
-    await app.inject({ method: 'GET', url: `/healthz?token=${inviteToken}` });
-    await app.close();
+    await panel.app.inject({ method: 'GET', url: `/login?next=${encodeURIComponent(`/invite/${inviteToken}`)}` });
+    await panel.app.inject({ method: 'GET', url: `/healthz?token=${inviteToken}` });
+    // Closing flushes the log; the panel's own close at the end is then a no-op for the app.
+    await panel.app.close();
     // The log is written asynchronously: wait until all three requests are in it.
     const urls = () => fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { req?: { url: string } })
       .flatMap((l) => (l.req ? [l.req.url] : []));
