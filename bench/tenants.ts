@@ -15,10 +15,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { labUp, nodeBody } from '../server/lab/lab.js';
 import { removeLabelledContainers } from '../server/lab/containers.js';
 import { percentile } from './figures.js';
+import { floodInProcess } from './flood.js';
 import { benchApi } from './http.js';
 import { spawnPanelProcess } from './panel.js';
 import { memoryOf } from './proc.js';
@@ -45,28 +45,6 @@ async function panelFigures(): Promise<{ loopP99Ms: number; loopMaxMs: number; g
 }
 
 
-/** The flood: `inFlight` loops over the targets in turn for `ms`, each sending its next request as soon as one answers. */
-const FLOODER = `
-const { base, token, targets, inFlight, ms } = JSON.parse(process.env.KURA_FLOOD);
-const counts = {};
-const end = Date.now() + ms;
-async function loop(i) {
-  for (let n = i; Date.now() < end; n++) {
-    const t = targets[n % targets.length];
-    let key = 'error';
-    try {
-      const res = await fetch(base + t.url, { method: t.method, signal: AbortSignal.timeout(30000),
-        headers: { authorization: 'Bearer ' + token, ...(t.body ? { 'content-type': 'application/json' } : {}) },
-        ...(t.body ? { body: JSON.stringify(t.body) } : {}) });
-      await res.arrayBuffer();
-      key = String(res.status);
-    } catch {}
-    counts[key] = (counts[key] || 0) + 1;
-  }
-}
-Promise.all(Array.from({ length: inFlight }, (_, i) => loop(i))).then(() => process.stdout.write(JSON.stringify(counts)));
-`;
-
 /**
  * This one machine stands for three: the panel's, the node's and A's own computer. On two
  * or more CPUs the panel (and B's client, which is light) has CPU 0 to itself, and the lab
@@ -76,17 +54,6 @@ Promise.all(Array.from({ length: inFlight }, (_, i) => loop(i))).then(() => proc
  */
 const CPUS = os.cpus().length;
 const PANEL_CPUS = CPUS >= 2 ? '0' : undefined;
-
-/** The flood as a process of its own, at the lowest priority; resolves with A's answers by status. */
-function flood(spec: object): Promise<Record<string, number>> {
-  const child = spawn('nice', ['-n', '19', process.execPath, '-e', FLOODER], { env: { ...process.env, KURA_FLOOD: JSON.stringify(spec) }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => code === 0 ? resolve(JSON.parse(out) as Record<string, number>) : reject(new Error(`the flood generator exited with ${code}`)));
-  });
-}
 
 /** A's log streams in the web panel: logs in as A, opens `n` follows; close() ends them. */
 async function openLogStreams(email: string, envId: string, n: number): Promise<{ opened: number; close(): void }> {
@@ -200,7 +167,7 @@ async function main(): Promise<void> {
       }
     })();
     const streams = await openLogStreams(a.email, a.envId, 4);
-    const answers = flood({ base: `${BASE}/api/v1`, token: a.token, inFlight: IN_FLIGHT, ms: FLOOD_MS, targets: [
+    const answers = floodInProcess({ base: `${BASE}/api/v1`, token: a.token, inFlight: IN_FLIGHT, ms: FLOOD_MS, targets: [
       { method: 'GET', url: `/environments/${a.envId}/stats` },
       { method: 'GET', url: '/environments' },
       { method: 'GET', url: `/environments/${a.envId}/stats` },
