@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import type { PanelUpdate, UpdateBus } from '../core/updates.js';
+import type { UpdateBus } from '../core/updates.js';
+import { maySee } from '../domain/access.js';
+import type { Principal } from '../domain/types.js';
 import { streamLimits, type Credential, type EndReason, type StreamRegistry, type StreamSlot } from './streams.js';
 
 /** Keep-alive comments for proxies. */
@@ -90,18 +92,17 @@ export function openEventStream(reply: FastifyReply, slot: StreamSlot, opts: { r
 }
 
 /**
- * Relays the update bus to a stream, filtered by `visible`. The bus cannot wait for one
- * client, so a client more than `streamLimits.backlogBytes` behind is cut off (its
- * browser reconnects and is brought up to date) instead of buffered for.
+ * Relays the update bus to a stream: what `who` may see, as they may read it. The bus
+ * cannot wait for one client, so a client more than `streamLimits.backlogBytes` behind is
+ * cut off (its browser reconnects and is brought up to date) instead of buffered for.
  */
-export function relayUpdates(updates: UpdateBus, sse: EventStream, slot: StreamSlot, visible: (event: PanelUpdate) => boolean,
-  opts: { ids?: boolean; forCustomer?: boolean } = {}): void {
+export function relayUpdates(updates: UpdateBus, sse: EventStream, slot: StreamSlot, who: Principal, opts: { ids?: boolean } = {}): void {
   let seq = 0;
   const unsubscribe = updates.subscribe((event) => {
-    if (!visible(event)) return;
+    if (!maySee(who, event.customerId)) return;
     if (sse.backlog() > streamLimits.backlogBytes) return slot.end('behind');
     // A customer reads the customer's view (errors without node names or Docker's words), when the update has one.
-    const data = opts.forCustomer ? event.customerData ?? event.data : event.data;
+    const data = who.kind === 'customer' ? event.customerData ?? event.data : event.data;
     sse.send(event.type, data, opts.ids ? ++seq : undefined);
   });
   slot.onEnd(unsubscribe);

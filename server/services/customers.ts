@@ -5,6 +5,7 @@ import { hashPassword, hashToken, newToken } from '../lib/secrets.js';
 import type { OperationOf } from '../db/repos/operations.js';
 import type { Context } from '../core/context.js';
 import { startOperation } from './operations.js';
+import { maySee } from '../domain/access.js';
 
 export interface CustomerInput {
   name: string;
@@ -34,7 +35,7 @@ export function getCustomer(ctx: Context, id: string): Customer {
 /** A customer the caller may see: a customer token sees only its own customer. */
 export function customerFor(ctx: Context, who: Principal, id: string): Customer {
   const c = ctx.repos.customers.get(id);
-  if (!c || (who.kind === 'customer' && who.customerId !== id)) throw new NotFoundError('customer', id);
+  if (!c || !maySee(who, id)) throw new NotFoundError('customer', id);
   return c;
 }
 
@@ -81,7 +82,7 @@ export function createToken(ctx: Context, who: Principal, customerId: string, na
 
 export function revokeToken(ctx: Context, who: Principal, id: string): void {
   const t = ctx.repos.tokens.get(id);
-  if (!t || (who.kind === 'customer' && t.customerId !== who.customerId)) throw new NotFoundError('token', id);
+  if (!t || !maySee(who, t.customerId)) throw new NotFoundError('token', id);
   if (t.source === 'env') throw new ConflictError('this token comes from KURA_ADMIN_TOKEN; change the setting to revoke it');
   ctx.repos.tokens.remove(id);
 }

@@ -11,6 +11,7 @@ import type { Context } from '../core/context.js';
 import { startOperation } from './operations.js';
 import { publishEnvironment } from './environment-state.js';
 import { assertDiskHoldsImage } from './node-resources.js';
+import { maySee } from '../domain/access.js';
 
 export interface CreateEnvironmentInput {
   name: string;
@@ -23,7 +24,7 @@ export interface CreateEnvironmentInput {
 /** The environment if the caller may see it; another customer's answers exactly like a missing one. */
 export function environmentFor(ctx: Context, who: Principal, id: string): Environment {
   const env = ctx.repos.environments.get(id);
-  if (!env || (who.kind === 'customer' && env.customerId !== who.customerId)) throw new NotFoundError('environment', id);
+  if (!env || !maySee(who, env.customerId)) throw new NotFoundError('environment', id);
   return env;
 }
 

@@ -27,6 +27,6 @@ export const eventRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
     const sse = openEventStream(reply, slot);
     if (!sse) return;
     sse.comment('connected');
-    relayUpdates(ctx.updates, sse, slot, (event) => who.kind === 'admin' || event.customerId === who.customerId, { ids: true, forCustomer: who.kind === 'customer' });
+    relayUpdates(ctx.updates, sse, slot, who, { ids: true });
   });
 };

@@ -8,9 +8,10 @@ import { NotFoundError } from '../../lib/errors.js';
 import { principal } from '../auth.js';
 import { paginate } from './pagination.js';
 import { IdParams, ListQuery, Operation, errors, page } from './schemas.js';
+import { maySee } from '../../domain/access.js';
 
 function visible(op: OperationView | undefined, who: Principal, id: string): OperationView {
-  if (!op || (who.kind === 'customer' && op.customerId !== who.customerId)) throw new NotFoundError('operation', id);
+  if (!op || !maySee(who, op.customerId)) throw new NotFoundError('operation', id);
   return op;
 }
 

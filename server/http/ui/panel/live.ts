@@ -8,6 +8,7 @@ import { environmentView } from '../../../read-models/views.js';
 import { publicOperation } from '../../../db/repos/operations.js';
 import type { Principal } from '../../../domain/types.js';
 import type { Context } from '../../../core/context.js';
+import { maySee } from '../../../domain/access.js';
 
 /** At most this many environments and operations are brought up to date when a page (re)connects. */
 const CATCH_UP = 200;
@@ -29,7 +30,7 @@ export const livePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
     if (!sse) return;
     sse.comment('connected');
     for (const [type, data] of snapshot) sse.send(type, data);
-    relayUpdates(ctx.updates, sse, slot, (event) => who.kind === 'admin' || event.customerId === who.customerId, { forCustomer: who.kind === 'customer' });
+    relayUpdates(ctx.updates, sse, slot, who);
   });
 };
 
@@ -40,15 +41,14 @@ function ids(list: string | undefined): string[] {
 
 /** The current state of the named environments and operations that this account may see. */
 function catchUp(ctx: Context, who: Principal, envIds: string[], opIds: string[]): Array<['environment' | 'operation', unknown]> {
-  const mine = (customerId: string | null) => who.kind === 'admin' || customerId === who.customerId;
   const out: Array<['environment' | 'operation', unknown]> = [];
   for (const id of envIds) {
     const env = ctx.repos.environments.get(id);
-    if (env && mine(env.customerId)) out.push(['environment', environmentView(ctx, env)]);
+    if (env && maySee(who, env.customerId)) out.push(['environment', environmentView(ctx, env)]);
   }
   for (const id of opIds) {
     const op = ctx.repos.operations.get(id);
-    if (op && mine(op.customerId)) out.push(['operation', publicOperation(op, who.kind)]);
+    if (op && maySee(who, op.customerId)) out.push(['operation', publicOperation(op, who.kind)]);
   }
   return out;
 }
