@@ -16,6 +16,11 @@ export function containerName(environmentId: string): string {
   return `kura-${environmentId}`;
 }
 
+/** The name a rebuilt container takes beside the one it replaces on the same node, until that one goes. */
+export function nextContainerName(environmentId: string): string {
+  return `${containerName(environmentId)}-next`;
+}
+
 export function customerNetworkName(customerId: string): string {
   return `kura-net-${customerId}`;
 }
@@ -36,13 +41,15 @@ export interface SpecInput {
   node: Pick<NodeRecord, 'diskQuota' | 'publicHost'>;
   image: string;
   panelId: string;
+  /** Another name than the environment's own, for a container made beside the current one. */
+  name?: string;
 }
 
 /**
  * The Docker create options for an environment: the plan's limits exactly as the
  * contract maps them, and the hardened baseline every customer container gets.
  */
-export function containerSpec({ environment, template, node, image, panelId }: SpecInput): ContainerCreateOptions {
+export function containerSpec({ environment, template, node, image, panelId, name }: SpecInput): ContainerCreateOptions {
   const network = customerNetworkName(environment.customerId);
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
@@ -56,7 +63,7 @@ export function containerSpec({ environment, template, node, image, panelId }: S
   }
   const health = template.healthcheck;
   return {
-    name: containerName(environment.id),
+    name: name ?? containerName(environment.id),
     Image: image,
     Hostname: environment.name,
     Cmd: template.command,

@@ -29,6 +29,8 @@ export interface NodeFacts {
 
 export interface ContainerState {
   id: string;
+  /** Docker's name for it, without the leading slash. */
+  name: string;
   running: boolean;
   status: string;
   exitCode: number;
@@ -259,7 +261,7 @@ export class NodeClient {
       const c = await this.call('container inspect', () => this.api.getContainer(id).inspect());
       const hc = c.HostConfig as unknown as ContainerState['hostConfig'];
       return {
-        id: c.Id, running: c.State.Running, status: c.State.Status, exitCode: c.State.ExitCode,
+        id: c.Id, name: c.Name.replace(/^\//, ''), running: c.State.Running, status: c.State.Status, exitCode: c.State.ExitCode,
         oomKilled: c.State.OOMKilled, labels: c.Config.Labels ?? {},
         hostConfig: { NanoCpus: hc.NanoCpus, Memory: hc.Memory, MemorySwap: hc.MemorySwap, PidsLimit: hc.PidsLimit },
         health: healthOf((c.State as { Health?: { Status?: string } }).Health?.Status),
@@ -268,6 +270,23 @@ export class NodeClient {
       if (isNotFound(err)) return null;
       throw err;
     }
+  }
+
+  /** Gives a container another name; it keeps its id, its data and whether it runs. */
+  async rename(id: string, name: string): Promise<void> {
+    await this.call('container rename', () => this.api.getContainer(id).rename({ name }));
+  }
+
+  /**
+   * What a container's files take: `rootFs` is everything it sees (its image included, as a
+   * btrfs quota counts it), `changed` only what it wrote. Docker walks the files for this, so
+   * it is read only when a decision needs it.
+   */
+  async diskUsage(id: string): Promise<{ rootFsBytes: number; changedBytes: number }> {
+    const container = this.api.getContainer(id);
+    const info = await this.call('container inspect',
+      () => (container.inspect as (o: object) => Promise<{ SizeRw?: number; SizeRootFs?: number }>)({ size: true }), 60_000);
+    return { rootFsBytes: info.SizeRootFs ?? 0, changedBytes: info.SizeRw ?? 0 };
   }
 
   async start(id: string): Promise<void> {

@@ -13,7 +13,7 @@ export class FakeNode {
   readonly calls: string[] = [];
   readonly images = new Set<string>();
   readonly networks = new Set<string>();
-  readonly containers = new Map<string, { name: string; running: boolean; labels: Record<string, string>; spec: any }>();
+  readonly containers = new Map<string, { name: string; running: boolean; labels: Record<string, string>; spec: any; diskBytes?: number }>();
   /** Failures to give, once each, by call name (e.g. 'start'). */
   readonly failNext = new Map<string, () => Error>();
   /** Calls held until a test lets them go (see hold). */
@@ -89,10 +89,12 @@ export class FakeNode {
         const c = node.containers.get(id) ?? [...node.containers.values()].find((x) => x.name === id);
         if (!c) return null;
         const cid = [...node.containers].find(([, v]) => v === c)![0];
-        return { id: cid, running: c.running, status: c.running ? 'running' : 'exited', exitCode: 0, oomKilled: false, labels: c.labels,
+        return { id: cid, name: c.name, running: c.running, status: c.running ? 'running' : 'exited', exitCode: 0, oomKilled: false, labels: c.labels,
           health: null, hostConfig: { NanoCpus: c.spec.HostConfig?.NanoCpus ?? 0, Memory: c.spec.HostConfig?.Memory ?? 0,
             MemorySwap: c.spec.HostConfig?.MemorySwap ?? 0, PidsLimit: c.spec.HostConfig?.PidsLimit ?? 0 } } as ContainerState;
       },
+      async diskUsage(id) { node.enter('diskUsage'); const c = node.container(id); return { rootFsBytes: c.diskBytes ?? 0, changedBytes: c.diskBytes ?? 0 }; },
+      async rename(id, name) { node.enter('rename'); node.container(id).name = name; },
       async start(id) { node.enter('start'); await node.held('start'); node.container(id).running = true; },
       async stop(id) { node.enter('stop'); node.container(id).running = false; },
       async restart(id) { node.enter('restart'); node.container(id).running = true; },
