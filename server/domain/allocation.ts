@@ -46,3 +46,17 @@ export function changeShortfall(node: NodeRecord, allocated: Allocation, current
   }
   return null;
 }
+
+/**
+ * Why a node cannot rebuild an environment on it with `next` limits, or null when it can. The
+ * new container is made beside the old one, so until the switch the node holds both disks.
+ */
+export function rebuildShortfall(node: NodeRecord, allocated: Allocation, current: Limits, next: Limits): string | null {
+  const live = changeShortfall(node, allocated, current, { ...next, diskMb: current.diskMb });
+  if (live) return live;
+  const cap = capacityOf(node);
+  if (cap.diskMb !== null && allocated.diskMb + next.diskMb > cap.diskMb) {
+    return `node ${node.name} has not enough disk for the new ${next.diskMb} MiB disk beside the old one`;
+  }
+  return null;
+}

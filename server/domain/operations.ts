@@ -104,7 +104,15 @@ export const OPERATION_KINDS = {
     planId: Id,
     /** The plan and limits to put back if the change fails. */
     previous: Type.Object({ planId: Id, limits: LimitsSchema }),
-  })),
+    /**
+     * Set when the disk size changes: a container's disk cannot be resized, so the environment
+     * is rebuilt into a new container with its data, on its node or, when that lacks room, another.
+     */
+    rebuild: Type.Optional(Type.Object({ sourceNodeId: Id, sourceContainerId: Type.String(), targetNodeId: Id })),
+  }),
+  /** A rebuild onto another node: the host ports chosen there, held against moves into the same node. */
+  Type.Object({ ports: Type.Optional(Type.Array(PortBindingSchema)) }),
+  Type.Object({ nodeId: Type.Union([Id, Type.Null()]), copiedBytes: Type.Number(), downtimeMs: Type.Union([Type.Number(), Type.Null()]) })),
   destroy: kind('environment', None),
   reinstall: kind('environment', None),
   preload: kind('template', None),

@@ -4,7 +4,7 @@ import { selfServiceRefusal } from '../domain/self-service.js';
 
 const MAX_PLANS = 1000;
 
-/** How a plan differs from what an environment has now; 0 where it is the same (a disk difference cannot be applied yet). */
+/** How a plan differs from what an environment has now; 0 where it is the same. */
 interface PlanDifference {
   cpus: number;
   memoryMb: number;

@@ -1,8 +1,10 @@
-import { allocationOn, changeShortfall, planLimits } from '../domain/allocation.js';
+import { allocationOn, changeShortfall, planLimits, rebuildShortfall } from '../domain/allocation.js';
+import { shrinkHeadroomMb, shrinkRefusal } from '../domain/disk-change.js';
+import type { ParamsOf } from '../domain/operations.js';
 import { chooseNode } from '../domain/placement.js';
 import { checkCustomerLimits } from '../domain/quotas.js';
 import { selfServiceRefusal } from '../domain/self-service.js';
-import type { Environment, Limits, Principal } from '../domain/types.js';
+import type { Environment, Limits, Plan, Principal } from '../domain/types.js';
 import { BadRequestError, ConflictError, ForbiddenError, KuraError, NoCapacityError, NotFoundError, RateLimitedError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { isKind, type OperationOf } from '../db/repos/operations.js';
@@ -100,11 +102,13 @@ export function environmentAction(ctx: Context, who: Principal, id: string, acti
 }
 
 /**
- * Moves the reservation to the new plan atomically, then applies the limits live. Until the
- * change succeeds the old plan's room stays held as well (the larger of the two counts), so
- * a change that fails goes back to the old plan without ever passing a limit.
+ * Moves the reservation to the new plan atomically, then applies it. Until the change succeeds
+ * the old plan's room stays held as well (the larger of the two counts), so a change that
+ * fails goes back to the old plan without ever passing a limit. A new disk size rebuilds the
+ * environment with its data: beside the old container on its node, or on another node when
+ * its own lacks room for both; a smaller disk is refused while the data does not fit it.
  */
-export function resizeEnvironment(ctx: Context, who: Principal, id: string, planId: string): OperationOf<'resize'> {
+export async function resizeEnvironment(ctx: Context, who: Principal, id: string, planId: string): Promise<OperationOf<'resize'>> {
   const env = environmentFor(ctx, who, id);
   assertSettled(env);
   assertNodeOnline(ctx, env);
@@ -115,28 +119,85 @@ export function resizeEnvironment(ctx: Context, who: Principal, id: string, plan
     const refusal = selfServiceRefusal(ctx.repos.customers.get(env.customerId), plan);
     if (refusal) throw new ForbiddenError(refusal);
   }
-  if (plan.diskMb !== env.limits.diskMb) {
-    throw new ConflictError(`a running environment's disk size cannot change (${env.limits.diskMb} MiB now, plan has ${plan.diskMb} MiB); choose a plan with the same disk size`, { field: 'planId' });
-  }
   const limits = planLimits(plan);
+  const rebuild = limits.diskMb !== env.limits.diskMb;
+  if (rebuild) await assertRebuildable(ctx, env, plan);
+  assertNoResize(ctx, id);
   const previous = { planId: env.planId, limits: env.limits };
-  return startOperation(ctx, { kind: 'resize', resourceId: id, customerId: env.customerId, params: { planId, previous } }, () => {
-    if (ctx.repos.operations.openFor(id).some((o) => isKind(o, 'resize'))) {
-      throw new ConflictError('a plan change of this environment is already in progress; wait for its operation');
-    }
+  const target = rebuild ? rebuildTarget(ctx, env, limits) : env.nodeId;
+  const params: ParamsOf<'resize'> = { planId, previous,
+    ...(rebuild ? { rebuild: { sourceNodeId: env.nodeId, sourceContainerId: env.containerId!, targetNodeId: target } } : {}) };
+  return startOperation(ctx, { kind: 'resize', resourceId: id, customerId: env.customerId, params }, () => {
+    assertNoResize(ctx, id);
     const current = ctx.repos.environments.get(id)!;
-    if (current.planId !== previous.planId) throw new ConflictError('the environment\'s plan changed meanwhile; try again');
+    if (current.planId !== previous.planId || current.containerId !== env.containerId || current.nodeId !== env.nodeId) {
+      throw new ConflictError('the environment changed meanwhile; try again');
+    }
     const delta: Limits = {
       cpus: limits.cpus - current.limits.cpus, memoryMb: limits.memoryMb - current.limits.memoryMb,
-      swapMb: 0, diskMb: 0, pids: 0, nofile: 0,
+      swapMb: 0, diskMb: limits.diskMb - current.limits.diskMb, pids: 0, nofile: 0,
     };
     const customer = ctx.repos.customers.get(env.customerId)!;
     checkCustomerLimits(customer.limits, ctx.repos.customers.usage(env.customerId), delta, { adding: false });
-    const allocated = allocationOn(nodeAllocations(ctx, { movesInFlight: true }), env.nodeId);
-    const shortfall = changeShortfall(ctx.repos.nodes.get(env.nodeId)!, allocated, current.limits, limits);
-    if (shortfall) throw new NoCapacityError(shortfall);
+    // Checked again inside the transaction: parallel changes and moves cannot overfill a node.
+    if (rebuild) {
+      if (rebuildTarget(ctx, env, limits, target) !== target) throw new NoCapacityError(`the node chosen for ${env.name} has no room left`);
+      ctx.repos.environments.setState(id, 'migrating');
+    } else {
+      const allocated = allocationOn(nodeAllocations(ctx, { movesInFlight: true }), env.nodeId);
+      const shortfall = changeShortfall(ctx.repos.nodes.get(env.nodeId)!, allocated, current.limits, limits);
+      if (shortfall) throw new NoCapacityError(shortfall);
+    }
     ctx.repos.environments.setPlan(id, planId, limits, current.limits);
   });
+}
+
+function assertNoResize(ctx: Context, id: string): void {
+  if (ctx.repos.operations.openFor(id).some((o) => isKind(o, 'resize'))) {
+    throw new ConflictError('a plan change of this environment is already in progress; wait for its operation');
+  }
+}
+
+/** A disk change copies the environment's data into a new container: it needs the container, its template, and room for the data. */
+async function assertRebuildable(ctx: Context, env: Environment, plan: Plan): Promise<void> {
+  if (!env.containerId) throw new ConflictError('the environment has no container yet; change its plan once it is provisioned');
+  if (!ctx.templates.get(env.templateId)) throw new ConflictError(`template ${env.templateId} is no longer installed on this panel, so the environment cannot be rebuilt with a new disk`);
+  if (plan.diskMb >= env.limits.diskMb) return;
+  const node = ctx.repos.nodes.get(env.nodeId)!;
+  const usage = await ctx.nodes.get(env.nodeId).diskUsage(env.containerId);
+  // btrfs counts the template's files inside the quota; other drivers count only what the environment wrote.
+  const used = node.storageDriver === 'btrfs' ? usage.rootFsBytes : usage.changedBytes;
+  const refusal = shrinkRefusal(env.name, used, plan.diskMb, plan.name);
+  if (refusal) {
+    throw new ConflictError(refusal, { field: 'planId', usedMb: Math.ceil(used / 1048576), diskMb: plan.diskMb, headroomMb: shrinkHeadroomMb(plan.diskMb) });
+  }
+}
+
+/**
+ * Where a disk change rebuilds the environment: its own node when that has room for both
+ * containers, else the node placement would choose for it (never a pinned one). With
+ * `expected`, that node is checked again.
+ */
+function rebuildTarget(ctx: Context, env: Environment, limits: Limits, expected?: string): string {
+  const template = ctx.templates.get(env.templateId)!;
+  const built = ctx.images.peek(template.id);
+  const imageBytes = built?.kind === 'archive' ? built.sizeBytes : undefined;
+  const allocations = nodeAllocations(ctx, { movesInFlight: true });
+  const home = ctx.repos.nodes.get(env.nodeId)!;
+  const here = rebuildShortfall(home, allocationOn(allocations, home.id), env.limits, limits);
+  if (!here && (expected === undefined || expected === home.id)) {
+    assertDiskHoldsImage(home, template, imageBytes, limits.diskMb);
+    return home.id;
+  }
+  const candidates = placementCandidates(ctx, { movesInFlight: true, except: env.nodeId });
+  const result = chooseNode(candidates, limits, expected);
+  if (!result.ok) {
+    const why = result.excluded.map((e) => `${ctx.repos.nodes.get(e.nodeId)?.name ?? e.nodeId}: ${e.reason}`).join('; ');
+    throw new NoCapacityError(`${here ?? `node ${home.name} cannot take it`}, and no other node can take ${env.name} with the new plan${why ? ` (${why})` : ''}`);
+  }
+  const placed = candidates.find((c) => c.node.id === result.placement.nodeId)!.node;
+  assertDiskHoldsImage(placed, template, imageBytes, limits.diskMb);
+  return placed.id;
 }
 
 export function destroyEnvironment(ctx: Context, who: Principal, id: string): OperationOf<'destroy'> {

@@ -174,6 +174,22 @@ describe('in a browser: an admin sets up a customer, the customer runs their env
     const limits = (await inspect(node, containerName(envId))).HostConfig;
     expect(limits.Memory).toBe(256 * 1048576);
     expect(limits.NanoCpus).toBe(1e9);
+
+    // A larger disk: the page says the environment is rebuilt with a short stop, and Docker enforces the new size.
+    const roomier = await web.panel.api('POST', '/plans', { name: `roomier-${envId.slice(-6)}`, cpus: 1, memoryMb: 256, diskMb: 512, pids: 128, selectable: true });
+    expect(roomier.status, roomier.text).toBe(201);
+    await page.goto(`${web.url}/panel/environments/${envId}`);
+    await Promise.all([page.waitForURL(/\/plan\?planId=/), page.click(`[data-testid=choose-plan][href$="planId=${roomier.body.id}"]`)]);
+    expect(await page.textContent('[data-testid=disk-rebuild]')).toContain('It stops for a few seconds');
+    await assertNoSideways(page);
+    await Promise.all([page.waitForURL(/\/panel\/environments\/env_[0-9a-z]{20}\?op=/), page.click('[data-testid=confirm-plan]')]);
+    const rebuildOp = new URL(page.url()).searchParams.get('op')!;
+    expect((await waitOperation(web.panel, rebuildOp, 120)).status).toBe('succeeded');
+    await expect.poll(() => stateOf(page, envId), { timeout: 10_000 }).toBe('running');
+    const rebuilt = (await web.panel.api('GET', `/environments/${envId}`)).body;
+    expect(rebuilt).toMatchObject({ planId: roomier.body.id, state: 'running', limits: { diskMb: 512 } });
+    const at = labNodes()[web.nodeIds.indexOf(rebuilt.nodeId)]!;
+    expect(Number((await inspect(at, containerName(envId))).HostConfig.StorageOpt.size)).toBe(512 * 1048576);
     await page.setViewportSize(DESKTOP);
   });
 

@@ -10,7 +10,7 @@ export interface FakeFleet {
   panel: TestPanel;
   fakes: FakeNodes;
   /** Registers a fake node with this capacity; returns its id. */
-  addNode(name: string, capacity: { cpus: number; memoryMb: number }): string;
+  addNode(name: string, capacity: { cpus: number; memoryMb: number; diskMb?: number | null }): string;
   plan(name: string, cpus: number, memoryMb: number): Promise<string>;
   close(): Promise<void>;
 }
@@ -30,7 +30,7 @@ export async function startFakeFleet(): Promise<FakeFleet> {
     addNode(name, capacity) {
       const id = newId('node');
       panel.ctx.repos.nodes.insert({ id, name, endpoint: 'tcp://192.0.2.1:2376', publicHost: '192.0.2.1',
-        tls: { ca: null, cert: null, keySealed: null }, capacity: { ...capacity, diskMb: null }, cpuOvercommit: 1,
+        tls: { ca: null, cert: null, keySealed: null }, capacity: { diskMb: null, ...capacity }, cpuOvercommit: 1,
         maxEnvironments: 30, diskQuota: true, allowUnenforcedDisk: false, dockerVersion: 'fake', storageDriver: 'overlay2' });
       panel.ctx.repos.nodes.markSeen(id, 'online');
       return id;

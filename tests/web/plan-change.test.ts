@@ -53,9 +53,21 @@ describe('changing plan in the customer panel', () => {
     expect(page.body).not.toContain(HOSTILE);
     expect(card).toContain('&lt;b onmouseover&#x3D;x&gt;Big&lt;/b&gt;');
     expect(page.body).not.toContain('hidden-plan');
-    // A different disk size cannot change yet: shown, but not offered.
-    expect(card).toContain('big-disk');
-    expect(card).not.toContain(`planId=${bigDisk}`);
+    // A different disk size is offered too: it rebuilds the environment.
+    expect(card).toContain(`planId=${bigDisk}`);
+    expect(card).toContain('(+3.5 GiB)');
+  });
+
+  it('says before a disk change that the environment is rebuilt with a short stop, in Japanese too', async () => {
+    const web = await customer();
+    const confirm = await web.page(`/panel/environments/${envId}/plan?planId=${bigDisk}`);
+    expect(confirm.body).toContain('data-testid="disk-rebuild"');
+    expect(confirm.body).toContain('It stops for a few seconds');
+    expect(confirm.body).toContain('data-testid="confirm-plan"');
+    const ja = await web.get(`/panel/environments/${envId}/plan?planId=${bigDisk}`, { 'accept-language': 'ja' });
+    expect(ja.body).toContain('数秒間停止');
+    // A plan that keeps the disk says it changes live instead.
+    expect((await web.page(`/panel/environments/${envId}/plan?planId=${up}`)).body).not.toContain('data-testid="disk-rebuild"');
   });
 
   it('asks once more, showing the difference, then changes the plan and records it', async () => {

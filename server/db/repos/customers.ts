@@ -42,7 +42,7 @@ export function customersRepo(db: Db) {
     // A plan change in flight counts the larger of its old and new plan (see HELD_SUMS in nodes.ts).
     usage: db.prepare(`SELECT COUNT(*) AS environments, COALESCE(SUM(MAX(cpus, COALESCE(held_cpus, cpus))), 0) AS cpus,
       COALESCE(SUM(MAX(memory_mb, COALESCE(held_memory_mb, memory_mb))), 0) AS memoryMb,
-      COALESCE(SUM(disk_mb), 0) AS diskMb FROM environments WHERE customer_id = ?`),
+      COALESCE(SUM(MAX(disk_mb, COALESCE(held_disk_mb, disk_mb))), 0) AS diskMb FROM environments WHERE customer_id = ?`),
   };
   return {
     insert(c: { id: string; name: string; email: string; passwordHash: string | null; limits: CustomerLimits; selfService?: boolean }): Customer {

@@ -42,11 +42,13 @@ export function environmentsRepo(db: Db) {
     setState: db.prepare('UPDATE environments SET state = ?, updated_at = ? WHERE id = ?'),
     setDesired: db.prepare('UPDATE environments SET desired_state = ?, updated_at = ? WHERE id = ?'),
     setContainer: db.prepare('UPDATE environments SET container_id = ?, image_id = ?, updated_at = ? WHERE id = ?'),
-    moveNode: db.prepare('UPDATE environments SET node_id = ?, container_id = ?, image_id = ?, updated_at = ? WHERE id = ?'),
+    // The new container carries the plan the environment is on: a plan change's hold ends with the switch.
+    moveNode: db.prepare(`UPDATE environments SET node_id = ?, container_id = ?, image_id = ?, held_cpus = NULL, held_memory_mb = NULL,
+      held_disk_mb = NULL, updated_at = ? WHERE id = ?`),
     movePortNode: db.prepare('UPDATE environment_ports SET node_id = ?, host_port = ? WHERE environment_id = ? AND name = ?'),
     setPlan: db.prepare(`UPDATE environments SET plan_id = @planId, cpus = @cpus, memory_mb = @memoryMb, swap_mb = @swapMb,
-      disk_mb = @diskMb, pids = @pids, nofile = @nofile, held_cpus = @heldCpus, held_memory_mb = @heldMemoryMb, updated_at = @now WHERE id = @id`),
-    releaseHold: db.prepare('UPDATE environments SET held_cpus = NULL, held_memory_mb = NULL, updated_at = ? WHERE id = ?'),
+      disk_mb = @diskMb, pids = @pids, nofile = @nofile, held_cpus = @heldCpus, held_memory_mb = @heldMemoryMb, held_disk_mb = @heldDiskMb, updated_at = @now WHERE id = @id`),
+    releaseHold: db.prepare('UPDATE environments SET held_cpus = NULL, held_memory_mb = NULL, held_disk_mb = NULL, updated_at = ? WHERE id = ?'),
     setHealth: db.prepare('UPDATE environments SET health = ?, updated_at = ? WHERE id = ?'),
     remove: db.prepare('DELETE FROM environments WHERE id = ?'),
     movePort: db.prepare('UPDATE environment_ports SET host_port = ? WHERE environment_id = ? AND name = ?'),
@@ -140,12 +142,13 @@ export function environmentsRepo(db: Db) {
       q.setHealth.run(health, nowIso(), id);
     },
     /**
-     * Puts the environment on a plan. `hold` (a plan change in flight) keeps the old plan's CPU
-     * and memory counted too, until releaseHold, so the change can always be undone.
+     * Puts the environment on a plan. `hold` (a plan change in flight) keeps the old plan's CPU,
+     * memory and disk counted too, until releaseHold, so the change can always be undone.
      */
     setPlan(id: string, planId: string, limits: Limits, hold: Limits | null = null): void {
       changed();
-      q.setPlan.run({ id, planId, ...limits, heldCpus: hold?.cpus ?? null, heldMemoryMb: hold?.memoryMb ?? null, now: nowIso() });
+      q.setPlan.run({ id, planId, ...limits, heldCpus: hold?.cpus ?? null, heldMemoryMb: hold?.memoryMb ?? null,
+        heldDiskMb: hold?.diskMb ?? null, now: nowIso() });
     },
     releaseHold(id: string): void {
       changed();
@@ -170,7 +173,10 @@ export function environmentsRepo(db: Db) {
         return { ...p, hostPort };
       });
     },
-    /** Puts an environment on another node with its new container and ports, in one transaction. */
+    /**
+     * Puts an environment on its new container, on another node or its own, with its ports, in
+     * one transaction; a plan change's hold ends with it.
+     */
     moveToNode(id: string, nodeId: string, containerId: string, imageId: string, ports: readonly PortBinding[]): void {
       db.transaction(() => {
         changed();

@@ -41,10 +41,11 @@ function toNode(r: NodeRow): NodeRecord {
 
 /**
  * What environments hold, summed: a plan change in flight holds the larger of its old and new
- * CPU and memory (held_*), so going back to the old plan always fits.
+ * CPU, memory and disk (held_*), so going back to the old plan always fits.
  */
 export const HELD_SUMS = `COALESCE(SUM(MAX(cpus, COALESCE(held_cpus, cpus))), 0) AS cpus,
-  COALESCE(SUM(MAX(memory_mb, COALESCE(held_memory_mb, memory_mb))), 0) AS memory_mb, COALESCE(SUM(disk_mb), 0) AS disk_mb`;
+  COALESCE(SUM(MAX(memory_mb, COALESCE(held_memory_mb, memory_mb))), 0) AS memory_mb,
+  COALESCE(SUM(MAX(disk_mb, COALESCE(held_disk_mb, disk_mb))), 0) AS disk_mb`;
 
 export function nodesRepo(db: Db) {
   const q = {

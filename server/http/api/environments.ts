@@ -96,15 +96,18 @@ export const environmentRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
   app.patch('/environments/:id', {
     schema: {
       tags, operationId: 'resizeEnvironment', summary: 'Move an environment to another plan; CPU, memory and process limits change live', params: IdParams,
-      description: 'Puts the environment on another plan with the same disk size, within the customer\'s limits and the node\'s capacity.'
-        + ' Answers 202 with the environment and the operation. A customer token may move its own environments only, and only'
-        + ' to a plan marked selectable, while the customer has self-service on; otherwise 403.',
+      description: 'Puts the environment on another plan, within the customer\'s limits and the node\'s capacity. CPU, memory and'
+        + ' process limits change live. A different disk size rebuilds the environment with its data in a new container (a short'
+        + ' stop, as in a move), on its node or, when that lacks room, on another node; a smaller disk that the data does not fit'
+        + ' with headroom is refused with 409 naming both sizes. Answers 202 with the environment and the operation. A customer'
+        + ' token may move its own environments only, and only to a plan marked selectable, while the customer has self-service on;'
+        + ' otherwise 403.',
       body: Type.Object({ planId: RefId }, { additionalProperties: false }),
       response: { 202: EnvironmentAccepted, ...errors(400, 401, 403, 404, 409) },
     },
   }, async (request, reply) => {
     const who = principal(request);
-    const op = resizeEnvironment(ctx, who, request.params.id, request.body.planId);
+    const op = await resizeEnvironment(ctx, who, request.params.id, request.body.planId);
     return accepted(reply, op, { environment: environmentView(ctx, environmentFor(ctx, who, request.params.id)) });
   });
 

@@ -59,7 +59,7 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
   });
 
   app.post<IdRoute>('/environments/:id/plan', async (request, reply) => {
-    const op = resizeEnvironment(ctx, webPrincipal(request), request.params.id, field(request.body, 'planId'));
+    const op = await resizeEnvironment(ctx, webPrincipal(request), request.params.id, field(request.body, 'planId'));
     request.auditNote = { action: 'environment.plan', resourceType: 'environment', resourceId: request.params.id, detail: `plan=${op.params.planId}` };
     return reply.redirect(`/panel/environments/${request.params.id}?op=${op.id}`, 303);
   });
