@@ -11,41 +11,11 @@
 import { startBenchPanel } from './panel.js';
 import { containerName } from '../server/docker/container-spec.js';
 import { labUp, nodeBody } from '../server/lab/lab.js';
+import { answered, probe } from './probe.js';
 
 const ROUNDS = Number(process.env.KURA_BENCH_ROUNDS ?? 3);
 const DATA_MB = 200;
 const TOKEN = 'bench-migrate-admin-token-0123456789';
-
-interface Probe { stop(): Promise<number> }
-
-/** Probes both addresses every 50 ms; stop() answers the longest time without any answer. */
-function probe(urls: () => string[]): Probe {
-  let running = true;
-  let lastUp = Date.now();
-  let worst = 0;
-  const loop = (async () => {
-    while (running) {
-      const t = Date.now();
-      const answers = await Promise.all(urls().map((u) => fetch(u, { signal: AbortSignal.timeout(250) }).then((r) => r.ok, () => false)));
-      if (answers.some(Boolean)) {
-        worst = Math.max(worst, t - lastUp);
-        lastUp = t;
-      }
-      await new Promise((r) => setTimeout(r, Math.max(0, 50 - (Date.now() - t))));
-    }
-  })();
-  // A site that never came back counts until the probe stops.
-  return { async stop() { running = false; await loop; return Math.max(worst, Date.now() - lastUp); } };
-}
-
-/** Waits until the address answers (at most 30 s), then a little longer so the probe sees it. */
-async function answered(u: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (await fetch(u, { signal: AbortSignal.timeout(250) }).then((r) => r.ok, () => false)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 200));
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
