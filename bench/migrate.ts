@@ -11,13 +11,14 @@
 import { startBenchPanel } from './panel.js';
 import { containerName } from '../server/docker/container-spec.js';
 import { labUp, nodeBody } from '../server/lab/lab.js';
+import { percentile } from './figures.js';
 import { answered, probe } from './probe.js';
 
 const ROUNDS = Number(process.env.KURA_BENCH_ROUNDS ?? 3);
 const DATA_MB = 200;
 const TOKEN = 'bench-migrate-admin-token-0123456789';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => percentile(xs, 0.5);
 
 async function main(): Promise<void> {
   const lab = await labUp({ nodes: 2 });

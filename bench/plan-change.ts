@@ -15,6 +15,7 @@
  * Run: npm run bench:plan-change   (KURA_BENCH_ROUNDS, default 3)
  */
 import { startBenchPanel } from './panel.js';
+import { percentile } from './figures.js';
 import { answered, probe } from './probe.js';
 import { containerName } from '../server/docker/container-spec.js';
 import { labUp, nodeBody } from '../server/lab/lab.js';
@@ -23,7 +24,7 @@ const ROUNDS = Number(process.env.KURA_BENCH_ROUNDS ?? 3);
 const DATA_MB = 200;
 const TOKEN = 'bench-plan-change-admin-token-0123';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => percentile(xs, 0.5);
 
 async function main(): Promise<void> {
   const lab = await labUp({ nodes: 2 });
