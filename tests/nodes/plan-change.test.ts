@@ -113,6 +113,26 @@ describe('plan change: a new disk size', () => {
     expect((await httpGet(url))?.body).toBe('<h1>post</h1>\n');
   });
 
+  it('rebuilds a stopped environment stopped, and it starts with its data on the new disk', async () => {
+    const env = await createEnvironment(panel, { name: 'sleeper', templateId: 'static-site', planId: plans[256], customerId: seed.customerId, nodeId: nodeIds[0] });
+    await docker(labNode(1), 'exec', containerName(env.id), 'sh', '-c', 'echo asleep > /srv/www/note.txt && rm /srv/www/index.html');
+    const before = await fingerprint(1, env.id);
+    const stop = await panel.api('POST', `/environments/${env.id}/actions`, { action: 'stop' });
+    expect((await waitOperation(panel, stop.body.operation.id)).status).toBe('succeeded');
+    const res = await panel.api('PATCH', `/environments/${env.id}`, { planId: plans[512] });
+    expect(res.status, res.text).toBe(202);
+    const op = await waitOperation(panel, res.body.operation.id, 120);
+    expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+    expect(op.message).toMatch(/disk changed from 256 to 512 MiB, on lab1: .* kept stopped$/);
+    expect(await envOf(env.id)).toMatchObject({ state: 'stopped', limits: { diskMb: 512 } });
+    expect(await containersOn(1, env.id)).toEqual([expect.stringMatching(new RegExp(`^${containerName(env.id)} exited`))]);
+    expect(await enforcedDiskMb(1, env.id)).toBe(512);
+    const start = await panel.api('POST', `/environments/${env.id}/actions`, { action: 'start' });
+    expect((await waitOperation(panel, start.body.operation.id)).status).toBe('succeeded');
+    // The template's index.html, deleted before the change, stays deleted.
+    expect(await fingerprint(1, env.id)).toBe(before);
+  });
+
   it('refuses a smaller disk the data does not fit, naming both sizes, and changes nothing', async () => {
     const env = await createEnvironment(panel, { name: 'full', templateId: 'static-site', planId: plans[512], customerId: seed.customerId, nodeId: nodeIds[0] });
     await docker(labNode(1), 'exec', containerName(env.id), 'sh', '-c', 'head -c 240000000 /dev/urandom > /srv/www/data.bin');
