@@ -19,6 +19,7 @@ import { UpdateBus } from './core/updates.js';
 import type { Context } from './core/context.js';
 import { bootstrapAccounts } from './services/bootstrap.js';
 import { startFleetWatch } from './loops/fleet-watch.js';
+import { startEdges, type Edges } from './loops/edge.js';
 import { startUsageSampler, type UsageSampler } from './loops/usage-sampler.js';
 import { createMetrics } from './core/metrics.js';
 import { authenticate } from './services/auth.js';
@@ -81,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   const nodes = deps.nodes ? deps.nodes(connectionOf) : new NodeRegistry(connectionOf, metrics.dockerCall, config.rate.node);
   // The runner's handlers take the context, so the context is completed with the runner just below.
   const ctx = {
-    config, repos, templates, secrets, nodes, updates, log, metrics, panelId, known: new Set<string>(),
+    config, repos, templates, secrets, nodes, updates, log, metrics, panelId, known: new Set<string>(), edges: new Map(),
     images: templateImages({ cacheDir: config.imageCacheDir, debianMirror: config.debianMirror, log: (line) => log.info(line) }),
   } as Omit<Context, 'operations'> as Context;
   const runner = new OperationRunner(repos, updates, operationHandlers(ctx), log);
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   let watch: ReturnType<typeof startFleetWatch> | null = null;
   let housekeeping: NodeJS.Timeout | undefined;
   let sampler: UsageSampler | null = null;
+  let edges: Edges | null = null;
   app.addHook('onReady', async () => {
     runner.recover();
     repos.idempotency.purgeOlderThan(48);
@@ -124,11 +126,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     // The watch reconciles every node on its first beat, then follows Docker's events.
     if (deps.background !== false) watch = startFleetWatch(ctx);
     if (deps.background !== false) sampler = startUsageSampler(ctx);
+    if (deps.background !== false && config.edge) edges = startEdges(ctx);
   });
   app.addHook('onClose', async () => {
     clearInterval(housekeeping);
     await watch?.stop();
     await sampler?.stop();
+    await edges?.stop();
     await runner.close();
     db.close();
   });

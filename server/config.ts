@@ -37,6 +37,11 @@ const ConfigSchema = Type.Object({
     Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')]),
   /** Where the JSON log is appended; standard output when unset. */
   logFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** Every environment with an `http` port answers at a hostname under this domain, through the edge. */
+  baseDomain: Type.Optional(Type.String({ maxLength: 200,
+    pattern: '^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$' })),
+  /** Whether the panel runs its edge proxy on every node (on unless KURA_EDGE=off). */
+  edge: Type.Boolean(),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -60,6 +65,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: env.KURA_ADMIN_PASSWORD || undefined,
     logLevel: env.KURA_LOG_LEVEL || 'info',
     logFile: env.KURA_LOG_FILE ? path.resolve(env.KURA_LOG_FILE) : undefined,
+    baseDomain: env.KURA_BASE_DOMAIN ? env.KURA_BASE_DOMAIN.toLowerCase().replace(/\.$/, '') : undefined,
+    edge: env.KURA_EDGE === undefined || env.KURA_EDGE === '' || env.KURA_EDGE === 'on' ? true : env.KURA_EDGE === 'off' ? false : (env.KURA_EDGE as unknown as boolean),
     trustProxy: env.KURA_TRUST_PROXY === undefined || env.KURA_TRUST_PROXY === '' ? false
       : env.KURA_TRUST_PROXY === 'true' ? true : env.KURA_TRUST_PROXY === 'false' ? false : env.KURA_TRUST_PROXY,
     usageIntervalSeconds: number(env.KURA_USAGE_INTERVAL, 60),
@@ -85,7 +92,8 @@ const ENV_NAMES: Record<string, string> = {
   '/adminToken': 'KURA_ADMIN_TOKEN (at least 16 characters)', '/adminEmail': 'KURA_ADMIN_EMAIL',
   '/templatesDir': 'KURA_TEMPLATES_DIR', '/debianMirror': 'KURA_DEBIAN_MIRROR',
   '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL', '/logFile': 'KURA_LOG_FILE',
-  '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
+  '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/baseDomain': 'KURA_BASE_DOMAIN (a DNS name such as sites.example.net)',
+  '/edge': 'KURA_EDGE (on or off)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
   '/rate/customer/perSecond': 'KURA_RATE_CUSTOMER_PER_SECOND', '/rate/customer/concurrent': 'KURA_RATE_CUSTOMER_CONCURRENT',
   '/rate/admin/perSecond': 'KURA_RATE_ADMIN_PER_SECOND', '/rate/admin/concurrent': 'KURA_RATE_ADMIN_CONCURRENT',
   '/rate/anonymous/perSecond': 'KURA_RATE_ANONYMOUS_PER_SECOND', '/rate/anonymous/concurrent': 'KURA_RATE_ANONYMOUS_CONCURRENT',

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { EdgeStatus } from '../domain/edge.js';
 import type { Repos } from '../db/index.js';
 import type { Operation } from '../domain/operations.js';
 import type { Nodes } from '../docker/registry.js';
@@ -42,4 +43,6 @@ export interface Context {
   panelId: string;
   /** Template images and customer networks known to exist per node, to skip re-checking them. */
   known: Set<string>;
+  /** Each node's edge as the edge loop last found it. */
+  edges: Map<string, EdgeStatus>;
 }

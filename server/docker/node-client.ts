@@ -31,6 +31,8 @@ export interface ContainerState {
   id: string;
   /** Docker's name for it, without the leading slash. */
   name: string;
+  /** The id of the image it was made from. */
+  imageId: string;
   running: boolean;
   status: string;
   exitCode: number;
@@ -261,7 +263,7 @@ export class NodeClient {
       const c = await this.call('container inspect', () => this.api.getContainer(id).inspect());
       const hc = c.HostConfig as unknown as ContainerState['hostConfig'];
       return {
-        id: c.Id, name: c.Name.replace(/^\//, ''), running: c.State.Running, status: c.State.Status, exitCode: c.State.ExitCode,
+        id: c.Id, name: c.Name.replace(/^\//, ''), imageId: c.Image, running: c.State.Running, status: c.State.Status, exitCode: c.State.ExitCode,
         oomKilled: c.State.OOMKilled, labels: c.Config.Labels ?? {},
         hostConfig: { NanoCpus: hc.NanoCpus, Memory: hc.Memory, MemorySwap: hc.MemorySwap, PidsLimit: hc.PidsLimit },
         health: healthOf((c.State as { Health?: { Status?: string } }).Health?.Status),

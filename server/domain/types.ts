@@ -97,6 +97,8 @@ export interface Environment {
   /** How the container differs from what the panel wants, when it does. */
   drift: Drift | null;
   health: EnvironmentHealth | null;
+  /** The first label of its default hostname under KURA_BASE_DOMAIN; issued once, never reused. */
+  hostnameLabel: string | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -25,8 +25,10 @@ const REQUIRED_TOOLS = [
   'dockerd', 'containerd', 'runc', 'mkfs.btrfs', 'btrfs', 'nsenter', 'losetup', 'mount', 'ip', 'openssl', 'iptables',
   // The panel host builds template images with these (static-site and debian-nginx).
   'busybox', 'debootstrap',
+  // ... and the edge's image with this.
+  'caddy',
 ];
-const PACKAGES = ['docker.io', 'btrfs-progs', 'iproute2', 'util-linux', 'openssl', 'iptables', 'busybox-static', 'debootstrap'];
+const PACKAGES = ['docker.io', 'btrfs-progs', 'iproute2', 'util-linux', 'openssl', 'iptables', 'busybox-static', 'debootstrap', 'caddy'];
 
 let toolsChecked: Promise<void> | null = null;
 

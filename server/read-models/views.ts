@@ -1,4 +1,5 @@
 import type { Allocation, Customer, Environment, NodeRecord, Plan, Template } from '../domain/types.js';
+import type { EdgeStatus } from '../domain/edge.js';
 import type { Context } from '../core/context.js';
 
 /** The contract's shapes: what the API returns and the pages show. */
@@ -10,18 +11,26 @@ export function environmentView(ctx: Context, env: Environment, hosts?: Map<stri
     id: env.id, name: env.name, customerId: env.customerId, nodeId: env.nodeId, templateId: env.templateId,
     planId: env.planId, state: env.state, health: env.health, limits: env.limits, drift: env.drift,
     endpoints: env.ports.map((p) => ({ name: p.name, protocol: p.protocol, host, port: p.hostPort })),
+    hostname: defaultHostname(ctx, env),
     createdAt: env.createdAt, updatedAt: env.updatedAt,
   };
 }
+
+/** The environment's name under KURA_BASE_DOMAIN, when there is one and the environment has an `http` port. */
+export function defaultHostname(ctx: Context, env: Pick<Environment, 'hostnameLabel' | 'ports'>): string | null {
+  const base = ctx.config.baseDomain;
+  if (!base || !env.hostnameLabel || !env.ports.some((p) => p.name === 'http')) return null;
+  return `${env.hostnameLabel}.${base}`;
+}
 export type EnvironmentView = ReturnType<typeof environmentView>;
 
-export function nodeView(node: NodeRecord, allocated: Allocation) {
+export function nodeView(ctx: Context, node: NodeRecord, allocated: Allocation) {
   return {
     id: node.id, name: node.name, endpoint: node.endpoint, publicHost: node.publicHost, state: node.state,
     status: node.status, capacity: node.capacity, allocated, maxEnvironments: node.maxEnvironments,
     diskQuota: node.diskQuota, allowUnenforcedDisk: node.allowUnenforcedDisk, dockerVersion: node.dockerVersion,
     storageDriver: node.storageDriver, cpuOvercommit: node.cpuOvercommit, memoryOvercommit: node.memoryOvercommit,
-    lastSeenAt: node.lastSeenAt,
+    lastSeenAt: node.lastSeenAt, edge: edgeStatus(ctx, node.id),
     createdAt: node.createdAt, updatedAt: node.updatedAt,
   };
 }
@@ -43,4 +52,10 @@ export function templateView(ctx: Context, t: Template) {
     defaults: plan ? { planId: plan.id } : null,
     source: t.source.type, capabilities: t.capabilities,
   };
+}
+
+/** What the panel last knew of a node's edge. */
+export function edgeStatus(ctx: Context, nodeId: string): EdgeStatus {
+  if (!ctx.config.edge) return { status: 'error', message: 'the edge is turned off on this panel (KURA_EDGE=off)' };
+  return ctx.edges.get(nodeId) ?? { status: 'starting' };
 }

@@ -5,6 +5,7 @@ import type { NodePatch } from '../db/repos/nodes.js';
 import { BadRequestError, ConflictError, KuraError, NodeUnavailableError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { probeImage } from '../templates/panel-images.js';
+import { removeEdge } from './edge.js';
 import type { Context } from '../core/context.js';
 import { nodeView } from '../read-models/views.js';
 
@@ -57,7 +58,7 @@ export function getNode(ctx: Context, id: string): NodeRecord {
 }
 
 export function nodeWithAllocation(ctx: Context, node: NodeRecord) {
-  return nodeView(node, ctx.repos.nodes.allocation(node.id));
+  return nodeView(ctx, node, ctx.repos.nodes.allocation(node.id));
 }
 
 export function patchNode(ctx: Context, id: string, patch: NodePatch): NodeRecord {
@@ -66,12 +67,15 @@ export function patchNode(ctx: Context, id: string, patch: NodePatch): NodeRecor
   return getNode(ctx, id);
 }
 
-export function deleteNode(ctx: Context, id: string): void {
+export async function deleteNode(ctx: Context, id: string): Promise<void> {
   getNode(ctx, id);
   ctx.repos.db.transaction(() => {
     const count = ctx.repos.environments.countOnNode(id);
     if (count > 0) throw new ConflictError(`node has ${count} environments; move or delete them first`);
     ctx.repos.nodes.remove(id);
   }).immediate();
+  ctx.edges.delete(id);
+  // The panel's edge goes with the node; a node that does not answer within a few seconds keeps it.
+  if (ctx.config.edge) await Promise.race([removeEdge(ctx, id), new Promise((r) => setTimeout(r, 3000))]);
   ctx.nodes.forget(id);
 }

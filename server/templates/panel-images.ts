@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { PanelImage } from '../docker/panel-image.js';
 import { packImage } from './image-archive.js';
 import { BUSYBOX, assertStaticBusybox } from './sources/busybox.js';
+import { edgeBootConfig, EDGE_CONFIG_FILE } from '../domain/edge.js';
+import { run } from '../lib/exec.js';
 
 
 const cached = new Map<string, Promise<PanelImage>>();
@@ -24,6 +26,31 @@ export function toolsImage(cacheDir: string): Promise<PanelImage> {
     for (const dir of ['bin', 'proc', 'sys', 'dev', 'etc']) fs.mkdirSync(path.join(rootfs, dir), { mode: 0o755 });
     fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
     fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+  });
+}
+
+export const CADDY = '/usr/bin/caddy';
+
+/**
+ * The edge: Debian's Caddy and the shared libraries it links (read from ldd), nothing else.
+ * Caddy is a well-kept proxy that reloads a whole configuration atomically without dropping
+ * connections, terminates TLS with SNI, and is a single binary the lab can install.
+ */
+export function edgeImage(cacheDir: string): Promise<PanelImage> {
+  return panelImage(cacheDir, 'edge', 'kura/edge:1', [CADDY, 'run', '--resume', '--config', EDGE_CONFIG_FILE], async (rootfs) => {
+    if (!fs.existsSync(CADDY)) throw new Error(`${CADDY} is missing: install Debian's caddy package (apt-get install caddy) to run the edge`);
+    for (const dir of ['etc/kura-edge', 'var/lib/kura-edge', 'proc', 'sys', 'dev']) fs.mkdirSync(path.join(rootfs, dir), { recursive: true, mode: 0o755 });
+    fs.mkdirSync(path.join(rootfs, 'tmp'), { mode: 0o1777 });
+    fs.chmodSync(path.join(rootfs, 'tmp'), 0o1777);
+    const libs = (await run('ldd', [CADDY])).stdout.split('\n').map((l) => /(\/\S+) \(0x/.exec(l)?.[1]).filter((f): f is string => !!f);
+    for (const file of [CADDY, ...libs]) {
+      const to = path.join(rootfs, file);
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.copyFileSync(fs.realpathSync(file), to);
+      fs.chmodSync(to, 0o755);
+    }
+    // The configuration it starts with until the panel gives it the fleet's: nothing served.
+    fs.writeFileSync(path.join(rootfs, EDGE_CONFIG_FILE), JSON.stringify(edgeBootConfig()));
   });
 }
 

@@ -15,7 +15,7 @@ export interface FakeFleet {
   close(): Promise<void>;
 }
 
-export async function startFakeFleet(): Promise<FakeFleet> {
+export async function startFakeFleet(env: Record<string, string> = {}): Promise<FakeFleet> {
   const templatesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-templates-'));
   fs.mkdirSync(path.join(templatesDir, 'web'));
   fs.writeFileSync(path.join(templatesDir, 'web', 'template.json'), JSON.stringify({
@@ -24,7 +24,7 @@ export async function startFakeFleet(): Promise<FakeFleet> {
     command: ['httpd'], env: {}, workingDir: null, defaults: null,
   }));
   const fakes = new FakeNodes();
-  const panel = await startTestPanel({ templatesDir, nodes: fakes.registry() });
+  const panel = await startTestPanel({ templatesDir, nodes: fakes.registry(), env });
   return {
     panel, fakes,
     addNode(name, capacity) {

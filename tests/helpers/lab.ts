@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
@@ -44,6 +45,22 @@ export async function inspect(node: LabNode, container: string): Promise<Record<
   return JSON.parse(await docker(node, 'inspect', container))[0];
 }
 
+
+/** A GET to `address` (host:port) naming another host in its Host header, as a browser would after DNS. */
+export function httpVia(address: string, host: string, path = '/', timeoutMs = 2000): Promise<{ status: number; body: string } | null> {
+  const [hostname, port] = address.split(':');
+  return new Promise((resolve) => {
+    const req = http.get({ hostname, port: Number(port ?? 80), path, headers: { host }, timeout: timeoutMs, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve(null));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+  });
+}
 
 export async function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string } | null> {
   try {

@@ -33,7 +33,7 @@ export async function startTestPanel(opts: { background?: boolean; dataDir?: str
   /** More settings, as environment variables (KURA_RATE_CUSTOMER_CONCURRENT, ...). */
   env?: Record<string, string> } = {}): Promise<TestPanel> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kura-test-'));
-  const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: ADMIN_TOKEN, KURA_LOG_LEVEL: 'silent', KURA_IMAGE_CACHE: IMAGE_CACHE,
+  const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: ADMIN_TOKEN, KURA_LOG_LEVEL: 'silent', KURA_IMAGE_CACHE: IMAGE_CACHE, KURA_EDGE: 'off',
     ...(opts.templatesDir ? { KURA_TEMPLATES_DIR: opts.templatesDir } : {}), ...opts.env });
   const { app, ctx } = await buildApp({ config, background: opts.background ?? false, ...(opts.nodes ? { nodes: opts.nodes } : {}) });
   await app.ready();

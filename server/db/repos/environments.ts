@@ -2,12 +2,13 @@ import type { Db } from '../connection.js';
 import type { Drift, Environment, EnvironmentHealth, EnvironmentState, Limits, PortBinding } from '../../domain/types.js';
 import { nowIso } from '../../lib/ids.js';
 import { NoCapacityError } from '../../lib/errors.js';
+import { hostnameLabel } from '../../domain/edge.js';
 
 interface EnvRow {
   id: string; name: string; customer_id: string; node_id: string; template_id: string; plan_id: string;
   state: EnvironmentState; desired_state: 'running' | 'stopped'; cpus: number; memory_mb: number; swap_mb: number;
   disk_mb: number; pids: number; nofile: number; health: EnvironmentHealth | null; image_id: string | null; container_id: string | null; drift: string | null;
-  created_at: string; updated_at: string;
+  hostname_label: string | null; created_at: string; updated_at: string;
 }
 interface PortRow { environment_id: string; name: string; protocol: 'tcp' | 'udp'; container_port: number; host_port: number }
 
@@ -24,9 +25,11 @@ export const PORT_RANGE = { first: 20000, last: 32767 };
 export function environmentsRepo(db: Db) {
   const q = {
     insert: db.prepare(`INSERT INTO environments (id, name, customer_id, node_id, template_id, plan_id, state, desired_state,
-      cpus, memory_mb, swap_mb, disk_mb, pids, nofile, created_at, updated_at)
+      cpus, memory_mb, swap_mb, disk_mb, pids, nofile, hostname_label, created_at, updated_at)
       VALUES (@id, @name, @customerId, @nodeId, @templateId, @planId, 'provisioning', 'running', @cpus, @memoryMb, @swapMb,
-      @diskMb, @pids, @nofile, @now, @now)`),
+      @diskMb, @pids, @nofile, @hostnameLabel, @now, @now)`),
+    labelIssued: db.prepare('SELECT 1 FROM issued_hostnames WHERE label = ?'),
+    issueLabel: db.prepare('INSERT INTO issued_hostnames (label, environment_id, issued_at) VALUES (?, ?, ?)'),
     insertPort: db.prepare(`INSERT INTO environment_ports (environment_id, node_id, name, protocol, container_port, host_port)
       VALUES (?, ?, ?, ?, ?, ?)`),
     usedPorts: db.prepare('SELECT host_port FROM environment_ports WHERE node_id = ? AND protocol = ? ORDER BY host_port'),
@@ -62,7 +65,7 @@ export function environmentsRepo(db: Db) {
     id: r.id, name: r.name, customerId: r.customer_id, nodeId: r.node_id, templateId: r.template_id, planId: r.plan_id,
     state: r.state, desiredState: r.desired_state,
     limits: { cpus: r.cpus, memoryMb: r.memory_mb, swapMb: r.swap_mb, diskMb: r.disk_mb, pids: r.pids, nofile: r.nofile },
-    health: r.health,
+    health: r.health, hostnameLabel: r.hostname_label,
     imageId: r.image_id, containerId: r.container_id, ports, drift: r.drift ? JSON.parse(r.drift) as Drift : null,
     createdAt: r.created_at, updatedAt: r.updated_at,
   });
@@ -90,8 +93,14 @@ export function environmentsRepo(db: Db) {
     insert(e: { id: string; name: string; customerId: string; nodeId: string; templateId: string; planId: string; limits: Limits },
       ports: { name: string; protocol: 'tcp' | 'udp'; containerPort: number }[]): void {
       changed();
+      // The default hostname's label: issued once, never to anyone else (see migration 0012).
+      let attempt = 0;
+      while (q.labelIssued.get(hostnameLabel(e.name, e.id, attempt))) attempt++;
+      const label = hostnameLabel(e.name, e.id, attempt);
+      const now = nowIso();
+      q.issueLabel.run(label, e.id, now);
       q.insert.run({ id: e.id, name: e.name, customerId: e.customerId, nodeId: e.nodeId, templateId: e.templateId,
-        planId: e.planId, ...e.limits, now: nowIso() });
+        planId: e.planId, ...e.limits, hostnameLabel: label, now });
       for (const p of ports) {
         q.insertPort.run(e.id, e.nodeId, p.name, p.protocol, p.containerPort, freePort(e.nodeId, p.protocol));
       }

@@ -44,7 +44,7 @@ export const nodeRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     const allocations = ctx.repos.nodes.allocations();
     const result = paginate((after, limit) => ctx.repos.nodes.page(after, limit), request.query.limit, request.query.cursor);
     return {
-      items: result.items.map((n) => nodeView(n, allocations.get(n.id) ?? { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 })),
+      items: result.items.map((n) => nodeView(ctx, n, allocations.get(n.id) ?? { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 })),
       nextCursor: result.nextCursor,
     };
   });
@@ -82,7 +82,7 @@ export const nodeRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   },
     async (request, reply) => {
       requireAdmin(request);
-      deleteNode(ctx, request.params.id);
+      await deleteNode(ctx, request.params.id);
       return reply.code(204).send();
     });
 };

@@ -46,7 +46,10 @@ export const Node = Type.Object({
   allocated: Type.Object({ cpus: Type.Number(), memoryMb: Type.Integer(), diskMb: Type.Integer(), environments: Type.Integer() }),
   maxEnvironments: Type.Integer(), diskQuota: Type.Boolean(), allowUnenforcedDisk: Type.Boolean(),
   dockerVersion: Type.String(), storageDriver: Type.String(), cpuOvercommit: Type.Number(), memoryOvercommit: Type.Number(),
-  lastSeenAt: Type.Union([Timestamp, Type.Null()]), createdAt: Timestamp, updatedAt: Timestamp,
+  lastSeenAt: Type.Union([Timestamp, Type.Null()]),
+  edge: Type.Object({ status: Type.Union([Type.Literal('running'), Type.Literal('starting'), Type.Literal('error')]), message: Type.Optional(Type.String()) },
+    { description: 'Kura\'s edge proxy on this node, which serves environments by host name on ports 80 and 443' }),
+  createdAt: Timestamp, updatedAt: Timestamp,
 });
 
 export const Plan = Type.Object({
@@ -99,6 +102,7 @@ export const Environment = Type.Object({
       actual: Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]) })),
   }), Type.Null()], { description: 'how the container differs from what the panel wants, found by reconciliation' }),
   endpoints: Type.Array(Type.Object({ name: Type.String(), protocol: Type.String(), host: Type.Union([Type.String(), Type.Null()]), port: Type.Integer() })),
+  hostname: Type.Union([Type.String(), Type.Null()], { description: 'the default hostname under KURA_BASE_DOMAIN, served by every node\'s edge; null without a base domain or an http port. Never reused' }),
   createdAt: Timestamp, updatedAt: Timestamp,
 });
 

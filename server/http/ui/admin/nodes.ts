@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { getNode, nodeWithAllocation, patchNode, registerNode } from '../../../services/nodes.js';
-import { environmentView } from '../../../read-models/views.js';
+import { edgeStatus, environmentView } from '../../../read-models/views.js';
 import { publicOperation } from '../../../db/repos/operations.js';
 import { KuraError } from '../../../lib/errors.js';
 import { RegisterNodeBody } from '../../api/nodes.js';
@@ -19,7 +19,8 @@ export const nodePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
   app.get('/nodes', async (request, reply) => {
     const allocations = ctx.repos.nodes.allocations();
     const none = { cpus: 0, memoryMb: 0, diskMb: 0, environments: 0 };
-    const nodes = ctx.repos.nodes.all().map((n) => ({ ...n, allocated: allocations.get(n.id) ?? none }));
+    // The edge's state is flagged only where it fails on a panel that runs edges.
+    const nodes = ctx.repos.nodes.all().map((n) => ({ ...n, allocated: allocations.get(n.id) ?? none, edge: ctx.config.edge ? edgeStatus(ctx, n.id) : null }));
     return page(request, reply, 'admin/nodes', i18n.t(request.web.lang, 'admin.nodes.title'), { nodes }, { nav: 'admin/nodes' });
   });
 

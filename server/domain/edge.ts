@@ -1,0 +1,70 @@
+import { isIP } from 'node:net';
+
+/** Where the edge's control socket lives inside its container: no network reaches it, only `docker exec`. */
+export const EDGE_ADMIN_SOCKET = '/var/lib/kura-edge/admin.sock';
+/** Where the panel puts the edge's configuration inside its container. */
+export const EDGE_CONFIG_DIR = '/etc/kura-edge';
+export const EDGE_CONFIG_FILE = `${EDGE_CONFIG_DIR}/caddy.json`;
+
+export type EdgeStatus = { status: 'running' | 'starting' | 'error'; message?: string };
+
+/** One host name the edge serves, and where it sends the requests: "host:port" of the environment's http port. */
+export interface EdgeRoute {
+  host: string;
+  upstream: string;
+}
+
+/** The answer to a host name the edge does not serve: it names nobody. */
+export const UNKNOWN_HOST_BODY = 'Not found\n';
+
+/**
+ * The edge's whole configuration (Caddy's JSON), from the fleet's routes: HTTP on port 80 of
+ * the node's public address, a route per host name to its environment, and a plain 404 for
+ * any other name. The control socket is a file inside the container, and Caddy keeps the
+ * last configuration it was given, so a restarted edge serves the same routes at once.
+ */
+export function edgeConfig(publicHost: string, routes: readonly EdgeRoute[]): object {
+  const listen = isIP(publicHost) ? `${publicHost}:80` : ':80';
+  return {
+    admin: { listen: `unix/${EDGE_ADMIN_SOCKET}`, config: { persist: true } },
+    logging: { logs: { default: { level: 'WARN' } } },
+    apps: {
+      http: {
+        http_port: 80,
+        servers: {
+          http: {
+            listen: [listen],
+            automatic_https: { disable: true },
+            routes: [
+              ...[...routes].sort((a, b) => a.host.localeCompare(b.host)).map((r) => ({
+                match: [{ host: [r.host] }],
+                handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: r.upstream }] }],
+                terminal: true,
+              })),
+              { handle: [{ handler: 'static_response', status_code: 404, headers: { 'Content-Type': ['text/plain; charset=utf-8'] }, body: UNKNOWN_HOST_BODY }] },
+            ],
+          },
+        },
+      },
+    },
+  };
+}
+
+/** What a new edge starts with, until the panel gives it the fleet's routes: its control socket, nothing served. */
+export function edgeBootConfig(): object {
+  return { admin: { listen: `unix/${EDGE_ADMIN_SOCKET}`, config: { persist: true } } };
+}
+
+const MAX_LABEL = 63;
+const SHORT_ID = 8;
+
+/**
+ * The first label of an environment's default hostname: its name and the end of its id
+ * ("shop-7k2m9x4q"), within DNS's 63 characters. `attempt` > 0 gives another, for the
+ * rare label already issued to someone else (labels are never reused).
+ */
+export function hostnameLabel(name: string, id: string, attempt = 0): string {
+  const suffix = attempt === 0 ? id.slice(-SHORT_ID) : `${id.slice(-SHORT_ID)}${attempt}`;
+  const head = name.slice(0, MAX_LABEL - suffix.length - 1).replace(/-+$/, '');
+  return `${head}-${suffix}`.toLowerCase();
+}

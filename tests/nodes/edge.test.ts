@@ -1,0 +1,95 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EDGE_CONTAINER } from '../../server/docker/edge-spec.js';
+import { newId, nowIso } from '../../server/lib/ids.js';
+import { hashPassword } from '../../server/lib/secrets.js';
+import { WebClient } from '../helpers/web.js';
+import { killNode, restartNode } from '../../server/lab/lab.js';
+import { dockerResult, httpGet, httpVia, inspect, labNode } from '../helpers/lab.js';
+import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
+
+const BASE = 'sites.kura.test';
+
+/** Polls `probe` every 100 ms until it returns a value that is not null (or the deadline passes). */
+async function until<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null && value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Kura's edge on a lab node: made by the panel, serving environments by host name on port 80 of the node. */
+describe('the edge', () => {
+  let panel: TestPanel;
+  let seed: Seed;
+  let nodeId: string;
+  const address = () => `${new URL(labNode(1).endpoint.replace('tcp:', 'http:')).hostname}:80`;
+  const edgeOf = async () => (await panel.api('GET', `/nodes/${nodeId}`)).body.edge;
+
+  beforeAll(async () => {
+    // An edge left by an earlier panel on this lab node would hold port 80.
+    await dockerResult(labNode(1), 'rm', '-f', EDGE_CONTAINER);
+    panel = await startTestPanel({ background: true, env: { KURA_EDGE: 'on', KURA_BASE_DOMAIN: BASE } });
+    nodeId = await registerNode(panel, labNode(1));
+    seed = await seedCustomer(panel);
+  });
+  afterAll(async () => {
+    await panel.close();
+    await dockerResult(labNode(1), 'rm', '-f', EDGE_CONTAINER);
+  });
+
+  it('runs on the node as a held-in system container, and says so in the node\'s representation', async () => {
+    await until('the edge to run', async () => ((await edgeOf()).status === 'running' ? true : null), 30_000);
+    const c = await inspect(labNode(1), EDGE_CONTAINER);
+    expect(c.State.Running).toBe(true);
+    expect(c.Config.Labels['io.kura.edge']).toBe(panel.ctx.panelId);
+    expect(c.Config.Labels['io.kura.panel']).toBeUndefined();
+    expect(c.HostConfig).toMatchObject({ Privileged: false, CapDrop: ['ALL'], CapAdd: ['NET_BIND_SERVICE'], NetworkMode: 'host',
+      SecurityOpt: ['no-new-privileges:true'], RestartPolicy: { Name: 'unless-stopped' } });
+    expect(c.HostConfig.Binds ?? []).toEqual([]);
+    // Its control interface is a socket file inside it: nothing on the node listens on Caddy's admin port.
+    const tcp = execFileSync('nsenter', ['--net=/run/netns/kura-lab1', 'cat', '/proc/net/tcp']).toString();
+    expect(tcp).not.toMatch(/:07E3 [0-9A-F]{8}:0000 0A/);
+    // The admin console shows it on the node's page.
+    panel.ctx.repos.admins.insert(newId('adm'), 'edge-admin@kura.example', await hashPassword('edge-admin-password'), nowIso());
+    const admin = new WebClient(panel);
+    await admin.login('edge-admin@kura.example', 'edge-admin-password');
+    const page = await admin.page(`/admin/nodes/${nodeId}`);
+    expect(page.body).toMatch(/data-testid="edge-status"><span class="state state-running">Running<\/span>/);
+  });
+
+  it('serves an environment at its default hostname, a plain 404 for any other name, and forgets a deleted one', async () => {
+    const env = await createEnvironment(panel, { name: 'shop', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId });
+    expect(env.hostname).toBe(`shop-${env.id.slice(-8)}.${BASE}`);
+    const direct = await httpGet(`http://${env.endpoints[0].host}:${env.endpoints[0].port}/`);
+    expect(direct?.status).toBe(200);
+    const viaEdge = await until('the route', async () => {
+      const r = await httpVia(address(), env.hostname);
+      return r?.status === 200 ? r : null;
+    }, 15_000);
+    expect(viaEdge.body).toBe(direct!.body);
+    // Host names are matched without regard to case, as DNS does.
+    expect((await httpVia(address(), env.hostname.toUpperCase()))?.status).toBe(200);
+
+    const unknown = await httpVia(address(), `nobody-12345678.${BASE}`);
+    expect(unknown).toEqual({ status: 404, body: 'Not found\n' });
+
+    const gone = await panel.api('DELETE', `/environments/${env.id}`);
+    expect((await waitOperation(panel, gone.body.operation.id)).status).toBe('succeeded');
+    await until('the route to go', async () => ((await httpVia(address(), env.hostname))?.status === 404 ? true : null), 15_000);
+  });
+
+  it('comes back with the node after a reboot and serves the same routes', async () => {
+    const env = await createEnvironment(panel, { name: 'survivor', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId });
+    await until('the route', async () => ((await httpVia(address(), env.hostname))?.status === 200 ? true : null), 15_000);
+    await killNode(1);
+    await restartNode(1);
+    // Docker restarts it (restart policy) with the configuration it kept: no panel needed for that.
+    const served = await until('the edge after the reboot', async () => ((await httpVia(address(), env.hostname))?.status === 200 ? true : null), 60_000);
+    expect(served).toBe(true);
+    await until('the node to be seen again', async () => ((await edgeOf()).status === 'running' ? true : null), 90_000);
+  });
+});
