@@ -20,6 +20,7 @@ import type { Context } from './core/context.js';
 import { bootstrapAccounts } from './services/bootstrap.js';
 import { startFleetWatch } from './loops/fleet-watch.js';
 import { startEdges, type Edges } from './loops/edge.js';
+import { startDomainChecks } from './loops/domain-checks.js';
 import { startUsageSampler, type UsageSampler } from './loops/usage-sampler.js';
 import { createMetrics } from './core/metrics.js';
 import { authenticate } from './services/auth.js';
@@ -115,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   let housekeeping: NodeJS.Timeout | undefined;
   let sampler: UsageSampler | null = null;
   let edges: Edges | null = null;
+  let domainChecks: { stop(): Promise<void> } | null = null;
   app.addHook('onReady', async () => {
     runner.recover();
     repos.idempotency.purgeOlderThan(48);
@@ -127,12 +129,14 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     if (deps.background !== false) watch = startFleetWatch(ctx);
     if (deps.background !== false) sampler = startUsageSampler(ctx);
     if (deps.background !== false && config.edge) edges = startEdges(ctx);
+    if (deps.background !== false) domainChecks = startDomainChecks(ctx);
   });
   app.addHook('onClose', async () => {
     clearInterval(housekeeping);
     await watch?.stop();
     await sampler?.stop();
     await edges?.stop();
+    await domainChecks?.stop();
     await runner.close();
     db.close();
   });

@@ -42,6 +42,8 @@ const ConfigSchema = Type.Object({
     pattern: '^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$' })),
   /** Whether the panel runs its edge proxy on every node (on unless KURA_EDGE=off). */
   edge: Type.Boolean(),
+  /** DNS servers ("ip" or "ip:port") asked when checking a customer's proof of a domain; the system's when unset. */
+  dnsServers: Type.Optional(Type.Array(Type.String({ pattern: '^(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:]+\\])(:\\d{1,5})?$' }), { minItems: 1, maxItems: 8 })),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -66,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.KURA_LOG_LEVEL || 'info',
     logFile: env.KURA_LOG_FILE ? path.resolve(env.KURA_LOG_FILE) : undefined,
     baseDomain: env.KURA_BASE_DOMAIN ? env.KURA_BASE_DOMAIN.toLowerCase().replace(/\.$/, '') : undefined,
+    dnsServers: env.KURA_DNS_SERVERS ? env.KURA_DNS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     edge: env.KURA_EDGE === undefined || env.KURA_EDGE === '' || env.KURA_EDGE === 'on' ? true : env.KURA_EDGE === 'off' ? false : (env.KURA_EDGE as unknown as boolean),
     trustProxy: env.KURA_TRUST_PROXY === undefined || env.KURA_TRUST_PROXY === '' ? false
       : env.KURA_TRUST_PROXY === 'true' ? true : env.KURA_TRUST_PROXY === 'false' ? false : env.KURA_TRUST_PROXY,
@@ -93,7 +96,7 @@ const ENV_NAMES: Record<string, string> = {
   '/templatesDir': 'KURA_TEMPLATES_DIR', '/debianMirror': 'KURA_DEBIAN_MIRROR',
   '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL', '/logFile': 'KURA_LOG_FILE',
   '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/baseDomain': 'KURA_BASE_DOMAIN (a DNS name such as sites.example.net)',
-  '/edge': 'KURA_EDGE (on or off)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
+  '/edge': 'KURA_EDGE (on or off)', '/dnsServers': 'KURA_DNS_SERVERS (comma-separated ip or ip:port)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
   '/rate/customer/perSecond': 'KURA_RATE_CUSTOMER_PER_SECOND', '/rate/customer/concurrent': 'KURA_RATE_CUSTOMER_CONCURRENT',
   '/rate/admin/perSecond': 'KURA_RATE_ADMIN_PER_SECOND', '/rate/admin/concurrent': 'KURA_RATE_ADMIN_CONCURRENT',
   '/rate/anonymous/perSecond': 'KURA_RATE_ANONYMOUS_PER_SECOND', '/rate/anonymous/concurrent': 'KURA_RATE_ANONYMOUS_CONCURRENT',
@@ -106,5 +109,5 @@ function number(value: string | undefined, fallback: number): number {
 }
 
 function settingName(p: string): string {
-  return ENV_NAMES[p] ?? p;
+  return ENV_NAMES[p] ?? ENV_NAMES[p.replace(/\/\d+$/, '')] ?? p;
 }

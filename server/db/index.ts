@@ -13,6 +13,7 @@ import { adminsRepo } from './repos/admins.js';
 import { auditRepo } from './repos/audit.js';
 import { fleetOverviewRepo } from './repos/fleet-overview.js';
 import { usageRepo } from './repos/usage.js';
+import { domainsRepo } from './repos/domains.js';
 
 export interface Repos {
   db: Db;
@@ -30,6 +31,7 @@ export interface Repos {
   audit: ReturnType<typeof auditRepo>;
   fleetOverview: ReturnType<typeof fleetOverviewRepo>;
   usage: ReturnType<typeof usageRepo>;
+  domains: ReturnType<typeof domainsRepo>;
   settings: { get(key: string): string | undefined; set(key: string, value: string): void };
 }
 
@@ -53,6 +55,7 @@ export function repos(db: Db): Repos {
     audit: auditRepo(db),
     fleetOverview: fleetOverviewRepo(db),
     usage: usageRepo(db),
+    domains: domainsRepo(db),
     settings: {
       get: (key) => (getSetting.get(key) as { value: string } | undefined)?.value,
       set: (key, value) => void setSetting.run(key, value),

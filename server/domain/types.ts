@@ -147,3 +147,26 @@ export type Principal =
 
 /** The panel's two languages. */
 export type Lang = 'ja' | 'en';
+
+export type DomainStatus = 'pending' | 'active' | 'failed';
+
+/** A customer's own domain name on one of their environments. */
+export interface Domain {
+  id: string;
+  environmentId: string;
+  customerId: string;
+  /** As entered (Unicode allowed). */
+  name: string;
+  /** The IDNA form, lowercase. */
+  asciiName: string;
+  status: DomainStatus;
+  /** The TXT value that proves control. */
+  verificationValue: string;
+  /** Why the last check did not prove control, or why the claim failed. */
+  reason: string | null;
+  checkAttempts: number;
+  nextCheckAt: string | null;
+  checkedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}

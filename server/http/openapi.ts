@@ -16,6 +16,8 @@ export const API_TAGS = [
   { name: 'tokens', description: 'API tokens of customers. A token\'s value is shown once, when it is issued; the panel keeps only its hash.' },
   { name: 'environments', description: 'Customer containers: create, start and stop, resize, reinstall and delete them (each answered 202 with an operation), '
     + 'and read their state, live usage, usage history, lifecycle history and logs. A customer token sees only its own.' },
+  { name: 'domains', description: 'Customers\' own domain names on their environments: served by every node\'s edge once the owner proves control '
+    + 'through DNS. A customer token sees only its own.' },
   { name: 'operations', description: 'The asynchronous work behind every 202 answer, with its progress and outcome. Wait on one, or follow the event stream.' },
   { name: 'events', description: 'A Server-Sent Events stream of operation and environment changes the caller may see.' },
   { name: 'fleet', description: 'Placement across the nodes. Admin only.' },

@@ -1,4 +1,5 @@
-import type { Allocation, Customer, Environment, NodeRecord, Plan, Template } from '../domain/types.js';
+import type { Allocation, Customer, Domain, Environment, NodeRecord, Plan, Template } from '../domain/types.js';
+import { challengeName } from '../domain/domain-names.js';
 import type { EdgeStatus } from '../domain/edge.js';
 import type { Context } from '../core/context.js';
 
@@ -58,4 +59,18 @@ export function templateView(ctx: Context, t: Template) {
 export function edgeStatus(ctx: Context, nodeId: string): EdgeStatus {
   if (!ctx.config.edge) return { status: 'error', message: 'the edge is turned off on this panel (KURA_EDGE=off)' };
   return ctx.edges.get(nodeId) ?? { status: 'starting' };
+}
+
+/** A customer domain as the contract shapes it, with what to set in DNS and why the last check did not prove it. */
+export function domainView(ctx: Context, d: Domain) {
+  const env = ctx.repos.environments.get(d.environmentId);
+  return {
+    id: d.id, environmentId: d.environmentId, name: d.name, asciiName: d.asciiName, status: d.status,
+    verification: { type: 'dns-txt' as const, name: challengeName(d.asciiName), value: d.verificationValue },
+    /** The other proof: the name as a CNAME to this (when the panel has a base domain). */
+    cnameTarget: env ? defaultHostname(ctx, env) : null,
+    reason: d.reason, checkedAt: d.checkedAt, nextCheckAt: d.nextCheckAt,
+    certificate: { source: null, status: 'none' as const, notAfter: null, error: null },
+    createdAt: d.createdAt, updatedAt: d.updatedAt,
+  };
 }

@@ -4,6 +4,7 @@ import { EDGE_CONTAINER } from '../../server/docker/edge-spec.js';
 import { newId, nowIso } from '../../server/lib/ids.js';
 import { hashPassword } from '../../server/lib/secrets.js';
 import { WebClient } from '../helpers/web.js';
+import { startFakeDns, type FakeDns } from '../helpers/challtestsrv.js';
 import { killNode, restartNode } from '../../server/lab/lab.js';
 import { dockerResult, httpGet, httpVia, inspect, labNode } from '../helpers/lab.js';
 import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
@@ -26,18 +27,21 @@ describe('the edge', () => {
   let panel: TestPanel;
   let seed: Seed;
   let nodeId: string;
+  let dns: FakeDns;
   const address = () => `${new URL(labNode(1).endpoint.replace('tcp:', 'http:')).hostname}:80`;
   const edgeOf = async () => (await panel.api('GET', `/nodes/${nodeId}`)).body.edge;
 
   beforeAll(async () => {
     // An edge left by an earlier panel on this lab node would hold port 80.
     await dockerResult(labNode(1), 'rm', '-f', EDGE_CONTAINER);
-    panel = await startTestPanel({ background: true, env: { KURA_EDGE: 'on', KURA_BASE_DOMAIN: BASE } });
+    dns = await startFakeDns();
+    panel = await startTestPanel({ background: true, env: { KURA_EDGE: 'on', KURA_BASE_DOMAIN: BASE, KURA_DNS_SERVERS: dns.server } });
     nodeId = await registerNode(panel, labNode(1));
     seed = await seedCustomer(panel);
   });
   afterAll(async () => {
     await panel.close();
+    await dns.close();
     await dockerResult(labNode(1), 'rm', '-f', EDGE_CONTAINER);
   });
 
@@ -80,6 +84,25 @@ describe('the edge', () => {
     const gone = await panel.api('DELETE', `/environments/${env.id}`);
     expect((await waitOperation(panel, gone.body.operation.id)).status).toBe('succeeded');
     await until('the route to go', async () => ((await httpVia(address(), env.hostname))?.status === 404 ? true : null), 15_000);
+  });
+
+  it('serves a customer\'s own domain once its owner proves control, a Japanese one by its IDNA form', async () => {
+    const env = await createEnvironment(panel, { name: 'own', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId });
+    const added = await panel.api('POST', `/environments/${env.id}/domains`, { name: '例え.jp' });
+    expect(added.status, added.text).toBe(201);
+    await until('the default hostname', async () => ((await httpVia(address(), env.hostname))?.status === 200 ? true : null), 15_000);
+    // Not proven: not served.
+    expect((await httpVia(address(), 'xn--r8jz45g.jp'))?.status).toBe(404);
+    await dns.setTxt(added.body.verification.name, added.body.verification.value);
+    expect((await panel.api('POST', `/domains/${added.body.id}/check`)).body.status).toBe('active');
+    const page = await until('the domain', async () => {
+      const r = await httpVia(address(), 'xn--r8jz45g.jp');
+      return r?.status === 200 ? r : null;
+    }, 15_000);
+    expect(page.body).toBe((await httpVia(address(), env.hostname))?.body);
+    // Removed, it stops answering.
+    expect((await panel.api('DELETE', `/domains/${added.body.id}`)).status).toBe(204);
+    await until('the domain to go', async () => ((await httpVia(address(), 'xn--r8jz45g.jp'))?.status === 404 ? true : null), 15_000);
   });
 
   it('comes back with the node after a reboot and serves the same routes', async () => {

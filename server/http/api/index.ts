@@ -16,6 +16,7 @@ import { fleetRoutes } from './fleet.js';
 import { moveRoutes } from './moves.js';
 import { mobilityRoutes } from './mobility.js';
 import { usageRoutes } from './usage.js';
+import { domainRoutes } from './domains.js';
 
 /** The provisioning API v1: every route behind a bearer token, each token within its limits. */
 export const apiV1 = (ctx: Context, limits: RequestLimits): FastifyPluginAsyncTypebox => async (app) => {
@@ -40,6 +41,7 @@ export const apiV1 = (ctx: Context, limits: RequestLimits): FastifyPluginAsyncTy
   await app.register(customerRoutes(ctx));
   await app.register(environmentRoutes(ctx));
   await app.register(usageRoutes(ctx));
+  await app.register(domainRoutes(ctx));
   await app.register(operationRoutes(ctx));
   await app.register(eventRoutes(ctx));
   await app.register(fleetRoutes(ctx));

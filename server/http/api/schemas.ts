@@ -114,3 +114,21 @@ export const Stats = Type.Object({
 export const OperationAccepted = Type.Object({ operation: Operation });
 
 export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Type.Ref('Error')]));
+
+export const Domain = Type.Object({
+  id: Type.String(), environmentId: Type.String(),
+  name: Type.String({ description: 'as entered; Unicode allowed' }), asciiName: Type.String({ description: 'the IDNA form, what DNS and the edge use' }),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('failed')],
+    { description: 'pending until its owner proves control; active names are served; failed claims say why in reason' }),
+  verification: Type.Object({ type: Type.Literal('dns-txt'), name: Type.String(), value: Type.String() },
+    { description: 'the TXT record that proves control' }),
+  cnameTarget: Type.Union([Type.String(), Type.Null()], { description: 'the other proof: the name as a CNAME to this hostname (with a base domain)' }),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'why the last check did not prove control, or why the claim failed' }),
+  checkedAt: Type.Union([Timestamp, Type.Null()]), nextCheckAt: Type.Union([Timestamp, Type.Null()]),
+  certificate: Type.Object({
+    source: Type.Union([Type.Literal('acme'), Type.Literal('uploaded'), Type.Null()]),
+    status: Type.Union([Type.Literal('none'), Type.Literal('pending'), Type.Literal('issued'), Type.Literal('failed')]),
+    notAfter: Type.Union([Timestamp, Type.Null()]), error: Type.Union([Type.String(), Type.Null()]),
+  }),
+  createdAt: Timestamp, updatedAt: Timestamp,
+});
