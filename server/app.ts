@@ -21,6 +21,7 @@ import { bootstrapAccounts } from './services/bootstrap.js';
 import { startFleetWatch } from './loops/fleet-watch.js';
 import { startEdges, type Edges } from './loops/edge.js';
 import { startDomainChecks } from './loops/domain-checks.js';
+import { startCertificates } from './loops/certificates.js';
 import { startUsageSampler, type UsageSampler } from './loops/usage-sampler.js';
 import { createMetrics } from './core/metrics.js';
 import { authenticate } from './services/auth.js';
@@ -117,6 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   let sampler: UsageSampler | null = null;
   let edges: Edges | null = null;
   let domainChecks: { stop(): Promise<void> } | null = null;
+  let certificates: { stop(): Promise<void> } | null = null;
   app.addHook('onReady', async () => {
     runner.recover();
     repos.idempotency.purgeOlderThan(48);
@@ -130,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     if (deps.background !== false) sampler = startUsageSampler(ctx);
     if (deps.background !== false && config.edge) edges = startEdges(ctx);
     if (deps.background !== false) domainChecks = startDomainChecks(ctx);
+    if (deps.background !== false && config.acmeDirectory) certificates = startCertificates(ctx);
   });
   app.addHook('onClose', async () => {
     clearInterval(housekeeping);
@@ -137,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     await sampler?.stop();
     await edges?.stop();
     await domainChecks?.stop();
+    await certificates?.stop();
     await runner.close();
     db.close();
   });

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -40,6 +41,12 @@ const ConfigSchema = Type.Object({
   /** Every environment with an `http` port answers at a hostname under this domain, through the edge. */
   baseDomain: Type.Optional(Type.String({ maxLength: 200,
     pattern: '^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$' })),
+  /** The ACME CA's directory URL (production: Let's Encrypt's); unset, the panel obtains no certificates. */
+  acmeDirectory: Type.Optional(Type.String({ pattern: '^https://[^\\s]+$' })),
+  /** A PEM file of extra roots to trust when talking to that CA (the tests: pebble's). */
+  acmeCaFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** The contact address given to the CA. */
+  acmeEmail: Type.Optional(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' })),
   /** Whether the panel runs its edge proxy on every node (on unless KURA_EDGE=off). */
   edge: Type.Boolean(),
   /** DNS servers ("ip" or "ip:port") asked when checking a customer's proof of a domain; the system's when unset. */
@@ -68,6 +75,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.KURA_LOG_LEVEL || 'info',
     logFile: env.KURA_LOG_FILE ? path.resolve(env.KURA_LOG_FILE) : undefined,
     baseDomain: env.KURA_BASE_DOMAIN ? env.KURA_BASE_DOMAIN.toLowerCase().replace(/\.$/, '') : undefined,
+    acmeDirectory: env.KURA_ACME_DIRECTORY || undefined,
+    acmeCaFile: env.KURA_ACME_CA_FILE ? path.resolve(env.KURA_ACME_CA_FILE) : undefined,
+    acmeEmail: env.KURA_ACME_EMAIL || undefined,
     dnsServers: env.KURA_DNS_SERVERS ? env.KURA_DNS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     edge: env.KURA_EDGE === undefined || env.KURA_EDGE === '' || env.KURA_EDGE === 'on' ? true : env.KURA_EDGE === 'off' ? false : (env.KURA_EDGE as unknown as boolean),
     trustProxy: env.KURA_TRUST_PROXY === undefined || env.KURA_TRUST_PROXY === '' ? false
@@ -86,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('KURA_ADMIN_EMAIL and KURA_ADMIN_PASSWORD must be set together');
   }
   if (raw.rate.node.share > raw.rate.node.slots) problems.push('KURA_RATE_NODE_SHARE cannot be more than KURA_RATE_NODE_CALLS');
+  if (raw.acmeCaFile && !fs.existsSync(raw.acmeCaFile)) problems.push(`KURA_ACME_CA_FILE: ${raw.acmeCaFile} does not exist`);
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Value.Clean(ConfigSchema, raw) as Config;
 }
@@ -96,7 +107,8 @@ const ENV_NAMES: Record<string, string> = {
   '/templatesDir': 'KURA_TEMPLATES_DIR', '/debianMirror': 'KURA_DEBIAN_MIRROR',
   '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL', '/logFile': 'KURA_LOG_FILE',
   '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/baseDomain': 'KURA_BASE_DOMAIN (a DNS name such as sites.example.net)',
-  '/edge': 'KURA_EDGE (on or off)', '/dnsServers': 'KURA_DNS_SERVERS (comma-separated ip or ip:port)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
+  '/edge': 'KURA_EDGE (on or off)', '/acmeDirectory': 'KURA_ACME_DIRECTORY (an https:// URL)', '/acmeCaFile': 'KURA_ACME_CA_FILE',
+  '/acmeEmail': 'KURA_ACME_EMAIL (an email address)', '/dnsServers': 'KURA_DNS_SERVERS (comma-separated ip or ip:port)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
   '/rate/customer/perSecond': 'KURA_RATE_CUSTOMER_PER_SECOND', '/rate/customer/concurrent': 'KURA_RATE_CUSTOMER_CONCURRENT',
   '/rate/admin/perSecond': 'KURA_RATE_ADMIN_PER_SECOND', '/rate/admin/concurrent': 'KURA_RATE_ADMIN_CONCURRENT',
   '/rate/anonymous/perSecond': 'KURA_RATE_ANONYMOUS_PER_SECOND', '/rate/anonymous/concurrent': 'KURA_RATE_ANONYMOUS_CONCURRENT',

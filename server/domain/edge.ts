@@ -12,40 +12,61 @@ export type EdgeStatus = { status: 'running' | 'starting' | 'error'; message?: s
 export interface EdgeRoute {
   host: string;
   upstream: string;
+  /** The name's certificate (chain, leaf first) and key: with one, the name is served over HTTPS and HTTP redirects there. */
+  tls?: { certPem: string; keyPem: string };
+}
+
+/** An HTTP-01 answer a CA fetches while validating a name: the same on every edge, since DNS may point at any. */
+export interface EdgeChallenge {
+  host: string;
+  token: string;
+  keyAuthorization: string;
 }
 
 /** The answer to a host name the edge does not serve: it names nobody. */
 export const UNKNOWN_HOST_BODY = 'Not found\n';
 
+const NOT_FOUND = { handle: [{ handler: 'static_response', status_code: 404, headers: { 'Content-Type': ['text/plain; charset=utf-8'] }, body: UNKNOWN_HOST_BODY }] };
+
 /**
  * The edge's whole configuration (Caddy's JSON), from the fleet's routes: HTTP on port 80 of
  * the node's public address, a route per host name to its environment, and a plain 404 for
- * any other name. The control socket is a file inside the container, and Caddy keeps the
+ * any other name. Names with a certificate are served on 443 too (chosen by SNI), and their
+ * HTTP requests are redirected there, except a CA's HTTP-01 challenges, which every edge
+ * answers on 80. The control socket is a file inside the container, and Caddy keeps the
  * last configuration it was given, so a restarted edge serves the same routes at once.
  */
-export function edgeConfig(publicHost: string, routes: readonly EdgeRoute[]): object {
-  const listen = isIP(publicHost) ? `${publicHost}:80` : ':80';
+export function edgeConfig(publicHost: string, routes: readonly EdgeRoute[], challenges: readonly EdgeChallenge[] = []): object {
+  const address = isIP(publicHost) === 6 ? `[${publicHost}]` : publicHost;
+  const on = (port: number) => (isIP(publicHost) ? `${address}:${port}` : `:${port}`);
+  const sorted = [...routes].sort((a, b) => a.host.localeCompare(b.host));
+  const proxy = (r: EdgeRoute) => ({ match: [{ host: [r.host] }], handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: r.upstream }] }], terminal: true });
+  const redirect = (r: EdgeRoute) => ({ match: [{ host: [r.host] }], terminal: true,
+    handle: [{ handler: 'static_response', status_code: 308, headers: { Location: ['https://{http.request.host}{http.request.uri}'] } }] });
+  const secure = sorted.filter((r) => r.tls);
+  const servers: Record<string, object> = {
+    http: {
+      listen: [on(80)],
+      automatic_https: { disable: true },
+      routes: [
+        ...[...challenges].sort((a, b) => a.token.localeCompare(b.token)).map((c) => ({
+          match: [{ host: [c.host], path: [`/.well-known/acme-challenge/${c.token}`] }], terminal: true,
+          handle: [{ handler: 'static_response', status_code: 200, headers: { 'Content-Type': ['text/plain'] }, body: c.keyAuthorization }],
+        })),
+        ...sorted.map((r) => (r.tls ? redirect(r) : proxy(r))),
+        NOT_FOUND,
+      ],
+    },
+  };
+  if (secure.length > 0) {
+    servers.https = { listen: [on(443)], automatic_https: { disable: true }, tls_connection_policies: [{}], routes: [...secure.map(proxy), NOT_FOUND] };
+  }
   return {
     admin: { listen: `unix/${EDGE_ADMIN_SOCKET}`, config: { persist: true } },
     logging: { logs: { default: { level: 'WARN' } } },
     apps: {
-      http: {
-        http_port: 80,
-        servers: {
-          http: {
-            listen: [listen],
-            automatic_https: { disable: true },
-            routes: [
-              ...[...routes].sort((a, b) => a.host.localeCompare(b.host)).map((r) => ({
-                match: [{ host: [r.host] }],
-                handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: r.upstream }] }],
-                terminal: true,
-              })),
-              { handle: [{ handler: 'static_response', status_code: 404, headers: { 'Content-Type': ['text/plain; charset=utf-8'] }, body: UNKNOWN_HOST_BODY }] },
-            ],
-          },
-        },
-      },
+      http: { http_port: 80, https_port: 443, servers },
+      ...(secure.length > 0 ? { tls: { certificates: { load_pem: secure.map((r) => ({ certificate: r.tls!.certPem, key: r.tls!.keyPem, tags: [r.host] })) } } } : {}),
     },
   };
 }

@@ -167,6 +167,22 @@ export interface Domain {
   checkAttempts: number;
   nextCheckAt: string | null;
   checkedAt: string | null;
+  certificate: DomainCertificate;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface DomainCertificate {
+  source: 'acme' | 'uploaded' | null;
+  status: 'none' | 'pending' | 'issued' | 'failed';
+  /** The chain, leaf first, when there is one. */
+  pem: string | null;
+  /** The private key sealed with the panel's secret key. */
+  keySealed: string | null;
+  notAfter: string | null;
+  /** The last failure, in words (the CA's reason for an ACME order). */
+  error: string | null;
+  attempts: number;
+  /** When the panel next tries to obtain or renew it. */
+  nextAt: string | null;
 }

@@ -1,5 +1,5 @@
 import type { Context } from '../core/context.js';
-import { edgeRoutes } from '../read-models/edge-routes.js';
+import { edgeChallenges, edgeRoutes } from '../read-models/edge-routes.js';
 import { renderEdgeConfig, syncEdge, type AppliedEdge } from '../services/edge.js';
 
 /** A full pass (container, image, configuration) over every node this often; route changes go out at once. */
@@ -45,11 +45,11 @@ export function startEdges(ctx: Context, opts: { schedule?: boolean } = {}): Edg
         applied.delete(nodeId);
         return;
       }
-      const routes = edgeRoutes(ctx);
+      const table = { routes: edgeRoutes(ctx), challenges: edgeChallenges(ctx) };
       // Between full passes, an edge that already has these routes is not asked anything.
       const last = applied.get(nodeId);
-      if (!full && last && ctx.edges.get(nodeId)?.status === 'running' && last.hash === renderEdgeConfig(node.publicHost, routes).hash) return;
-      const result = await syncEdge(ctx, nodeId, routes, full ? undefined : last);
+      if (!full && last && ctx.edges.get(nodeId)?.status === 'running' && last.hash === renderEdgeConfig(node.publicHost, table).hash) return;
+      const result = await syncEdge(ctx, nodeId, table, full ? undefined : last);
       ctx.edges.set(nodeId, result.status);
       if (result.applied) applied.set(nodeId, result.applied);
       else applied.delete(nodeId);

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { EdgeRoute } from '../domain/edge.js';
+import type { EdgeChallenge, EdgeRoute } from '../domain/edge.js';
 import type { Context } from '../core/context.js';
 import { defaultHostname } from './views.js';
 
@@ -25,7 +25,15 @@ export function edgeRoutes(ctx: Context): EdgeRoute[] {
   }
   for (const d of ctx.repos.domains.active()) {
     const upstream = upstreams.get(d.environmentId);
-    if (upstream) routes.push({ host: d.asciiName, upstream });
+    if (!upstream) continue;
+    const c = d.certificate;
+    const tls = c.status === 'issued' && c.pem && c.keySealed ? { certPem: c.pem, keyPem: ctx.secrets.open(c.keySealed) } : undefined;
+    routes.push({ host: d.asciiName, upstream, ...(tls ? { tls } : {}) });
   }
   return routes;
+}
+
+/** The HTTP-01 answers every edge serves while a CA validates names. */
+export function edgeChallenges(ctx: Context): EdgeChallenge[] {
+  return ctx.repos.domains.challenges().map((c) => ({ host: c.asciiName, token: c.token, keyAuthorization: c.keyAuthorization }));
 }

@@ -70,7 +70,7 @@ export function domainView(ctx: Context, d: Domain) {
     /** The other proof: the name as a CNAME to this (when the panel has a base domain). */
     cnameTarget: env ? defaultHostname(ctx, env) : null,
     reason: d.reason, checkedAt: d.checkedAt, nextCheckAt: d.nextCheckAt,
-    certificate: { source: null, status: 'none' as const, notAfter: null, error: null },
+    certificate: { source: d.certificate.source, status: d.certificate.status, notAfter: d.certificate.notAfter, error: d.certificate.error },
     createdAt: d.createdAt, updatedAt: d.updatedAt,
   };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { maySee } from '../domain/access.js';
+import { checkUploadedCertificate } from '../domain/certificates.js';
 import { challengeName, parseDomainName } from '../domain/domain-names.js';
 import type { Domain, Principal } from '../domain/types.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../lib/errors.js';
@@ -92,6 +93,8 @@ export async function verifyDomain(ctx: Context, d: Domain): Promise<void> {
   if (!current || current.status === 'active') return;
   if (proof === true) {
     if (ctx.repos.domains.activate(d.id, attempts)) {
+      // A certificate is obtained next, unless the customer gave one.
+      if (current.certificate.source !== 'uploaded') ctx.repos.domains.setCertificate(d.id, { nextAt: nowIso() });
       publishEnvironment(ctx, d.environmentId);
       return;
     }
@@ -142,4 +145,18 @@ function dnsFailure(err: unknown, type: string, name: string): string {
 /** Names waiting for a check, a few at a time, soonest first. */
 export function dueDomains(ctx: Context, limit: number): Domain[] {
   return ctx.repos.domains.due(nowIso(), limit);
+}
+
+/**
+ * The customer's own certificate for a name, instead of one the panel obtains: checked (key,
+ * chain, names, dates) and kept with its key sealed; the edges serve it once the name is active.
+ */
+export function uploadCertificate(ctx: Context, who: Principal, id: string, certPem: string, keyPem: string): Domain {
+  const d = domainFor(ctx, who, id);
+  const checked = checkUploadedCertificate(certPem, keyPem, d.asciiName);
+  if ('refused' in checked) throw new BadRequestError(checked.refused, { field: 'cert' });
+  ctx.repos.domains.setCertificate(d.id, { source: 'uploaded', status: 'issued', pem: checked.chainPem, keySealed: ctx.secrets.seal(checked.keyPem),
+    notAfter: checked.notAfter, error: null, attempts: 0, nextAt: null });
+  if (d.status === 'active') publishEnvironment(ctx, d.environmentId);
+  return ctx.repos.domains.get(d.id)!;
 }

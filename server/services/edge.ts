@@ -2,10 +2,16 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import { EDGE_CONTAINER, EDGE_LABEL, edgeSpec } from '../docker/edge-spec.js';
-import { EDGE_ADMIN_SOCKET, EDGE_CONFIG_DIR, EDGE_CONFIG_FILE, edgeConfig, type EdgeRoute, type EdgeStatus } from '../domain/edge.js';
+import { EDGE_ADMIN_SOCKET, EDGE_CONFIG_DIR, EDGE_CONFIG_FILE, edgeConfig, type EdgeChallenge, type EdgeRoute, type EdgeStatus } from '../domain/edge.js';
 import { errorMessage } from '../lib/errors.js';
 import { edgeImage } from '../templates/panel-images.js';
 import type { Context } from '../core/context.js';
+
+/** What every edge serves. */
+export interface EdgeTable {
+  routes: readonly EdgeRoute[];
+  challenges: readonly EdgeChallenge[];
+}
 
 /** What the panel last gave a node's edge: its container and the configuration's hash. */
 export interface AppliedEdge {
@@ -17,11 +23,11 @@ const RELOAD_TRIES = 20;
 
 /**
  * Makes a node's edge what the panel wants: the container exists, from the current image,
- * and runs; it serves `routes`. The configuration is written into the container and loaded
+ * and runs; it serves `table`. The configuration is written into the container and loaded
  * through the control socket by `caddy reload`, which swaps it whole or not at all; it is
  * skipped when the edge already has it. Answers the edge's status.
  */
-export async function syncEdge(ctx: Context, nodeId: string, routes: readonly EdgeRoute[], applied: AppliedEdge | undefined):
+export async function syncEdge(ctx: Context, nodeId: string, table: EdgeTable, applied: AppliedEdge | undefined):
   Promise<{ status: EdgeStatus; applied?: AppliedEdge }> {
   const node = ctx.repos.nodes.get(nodeId);
   if (!node) return { status: { status: 'error', message: 'the node was removed' } };
@@ -44,7 +50,7 @@ export async function syncEdge(ctx: Context, nodeId: string, routes: readonly Ed
     }
     if (!current.running) await client.start(current.id);
 
-    const { config, hash } = renderEdgeConfig(node.publicHost, routes);
+    const { config, hash } = renderEdgeConfig(node.publicHost, table);
     if (applied?.containerId === current.id && applied.hash === hash) return { status: { status: 'running' }, applied };
     await client.files(current.id).write(EDGE_CONFIG_DIR, fileTar('caddy.json', config));
     await reload(client, current.id);
@@ -56,8 +62,8 @@ export async function syncEdge(ctx: Context, nodeId: string, routes: readonly Ed
 }
 
 /** The configuration a node's edge gets, and its hash (what tells whether an edge already has it). */
-export function renderEdgeConfig(publicHost: string, routes: readonly EdgeRoute[]): { config: string; hash: string } {
-  const config = JSON.stringify(edgeConfig(publicHost, routes));
+export function renderEdgeConfig(publicHost: string, table: EdgeTable): { config: string; hash: string } {
+  const config = JSON.stringify(edgeConfig(publicHost, table.routes, table.challenges));
   return { config, hash: createHash('sha256').update(config).digest('hex') };
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { edgeRoutes } from '../../server/read-models/edge-routes.js';
 import { startFakeDns, type FakeDns } from '../helpers/challtestsrv.js';
+import { TestCa } from '../helpers/certs.js';
 import { startFakeFleet, type FakeFleet } from '../helpers/fake-fleet.js';
 import { createEnvironment, waitOperation } from '../helpers/panel.js';
 
@@ -129,6 +130,36 @@ describe('customer domains', () => {
     const gone = await fleet.panel.api('DELETE', `/environments/${a.envId}`);
     expect((await waitOperation(fleet.panel, gone.body.operation.id)).status).toBe('succeeded');
     expect(domains.get(d.id)).toBeUndefined();
+  });
+
+  it('takes the customer\'s own certificate after checking it, and the edge serves the name over HTTPS', async () => {
+    const ca = new TestCa();
+    try {
+      const d = (await add(a, 'secure.alice-shop.jp')).body;
+      const wrong = ca.leaf(['other.jp']);
+      const refused = await fleet.panel.api('PUT', `/domains/${d.id}/certificate`, { cert: wrong.certPem, key: wrong.keyPem }, { token: a.token });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.message).toContain('does not cover secure.alice-shop.jp');
+      const leaf = ca.leaf(['secure.alice-shop.jp']);
+      // Another customer cannot put a certificate on it.
+      expect((await fleet.panel.api('PUT', `/domains/${d.id}/certificate`, { cert: leaf.certPem, key: leaf.keyPem }, { token: b.token })).status).toBe(404);
+      const res = await fleet.panel.api('PUT', `/domains/${d.id}/certificate`, { cert: leaf.certPem + ca.ca.certPem, key: leaf.keyPem }, { token: a.token });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.certificate).toMatchObject({ source: 'uploaded', status: 'issued', notAfter: expect.any(String), error: null });
+      // The key is kept sealed, never as PEM.
+      const stored = fleet.panel.ctx.repos.db.prepare('SELECT cert_key_sealed FROM domains WHERE id = ?').pluck().get(d.id) as string;
+      expect(stored).not.toContain('PRIVATE KEY');
+      // Served over HTTPS once proven, not before.
+      expect(edgeRoutes(fleet.panel.ctx).find((r) => r.host === 'secure.alice-shop.jp')).toBeUndefined();
+      await dns.setTxt('_kura-challenge.secure.alice-shop.jp', d.verification.value);
+      expect((await check(a, d.id)).body.status).toBe('active');
+      const route = edgeRoutes(fleet.panel.ctx).find((r) => r.host === 'secure.alice-shop.jp');
+      expect(route?.tls?.keyPem).toContain('BEGIN PRIVATE KEY');
+      expect(route?.tls?.certPem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+      await dns.clearTxt('_kura-challenge.secure.alice-shop.jp');
+    } finally {
+      ca.close();
+    }
   });
 
   it('refuses a suspended customer\'s new names', async () => {

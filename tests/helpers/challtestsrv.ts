@@ -12,6 +12,8 @@ export interface FakeDns {
   setTxt(host: string, value: string): Promise<void>;
   clearTxt(host: string): Promise<void>;
   setCname(host: string, target: string): Promise<void>;
+  /** An A record for one name (others answer the default address). */
+  addA(host: string, address: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -27,11 +29,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startFakeDns(): Promise<FakeDns> {
+/** `defaultIPv4`: what every name without its own A record resolves to (nothing when unset). */
+export async function startFakeDns(opts: { defaultIPv4?: string } = {}): Promise<FakeDns> {
   if (!fs.existsSync(CHALLTESTSRV)) throw new Error(`${CHALLTESTSRV} is missing: install Debian's pebble package (apt-get install pebble; .ci/run does)`);
   const [dns, management] = [await freePort(), await freePort()];
   const child: ChildProcess = spawn(CHALLTESTSRV, ['-dns01', `127.0.0.1:${dns}`, '-management', `127.0.0.1:${management}`,
-    '-http01', '', '-https01', '', '-tlsalpn01', '', '-defaultIPv6', ''], { stdio: 'ignore' });
+    '-http01', '', '-https01', '', '-tlsalpn01', '', '-defaultIPv6', '', '-defaultIPv4', opts.defaultIPv4 ?? ''], { stdio: 'ignore' });
   const call = async (path: string, body: object) => {
     const res = await fetch(`http://127.0.0.1:${management}${path}`, { method: 'POST', body: JSON.stringify(body) });
     if (!res.ok) throw new Error(`challtestsrv ${path}: ${res.status} ${await res.text()}`);
@@ -51,6 +54,7 @@ export async function startFakeDns(): Promise<FakeDns> {
     setTxt: (host, value) => call('/set-txt', { host: fqdn(host), value }),
     clearTxt: (host) => call('/clear-txt', { host: fqdn(host) }),
     setCname: (host, target) => call('/set-cname', { host: fqdn(host), target: fqdn(target) }),
+    addA: (host, address) => call('/add-a', { host: fqdn(host), addresses: [address] }),
     close: () => new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
@@ -47,18 +48,36 @@ export async function inspect(node: LabNode, container: string): Promise<Record<
 
 
 /** A GET to `address` (host:port) naming another host in its Host header, as a browser would after DNS. */
-export function httpVia(address: string, host: string, path = '/', timeoutMs = 2000): Promise<{ status: number; body: string } | null> {
+export function httpVia(address: string, host: string, path = '/', timeoutMs = 2000): Promise<{ status: number; body: string; location?: string } | null> {
   const [hostname, port] = address.split(':');
   return new Promise((resolve) => {
     const req = http.get({ hostname, port: Number(port ?? 80), path, headers: { host }, timeout: timeoutMs, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ...(res.headers.location ? { location: res.headers.location } : {}) }));
       res.on('error', () => resolve(null));
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(null));
+  });
+}
+
+/** An HTTPS GET to `address` (host:port) for `host` (SNI and Host header), trusting only `ca`; answers the certificate's names too. */
+export function httpsVia(address: string, host: string, ca: string, path = '/', timeoutMs = 3000):
+  Promise<{ status: number; body: string; names: string } | { error: string }> {
+  const [hostname, port] = address.split(':');
+  return new Promise((resolve) => {
+    const req = https.get({ hostname, port: Number(port ?? 443), path, servername: host, headers: { host }, ca, timeout: timeoutMs, agent: false }, (res) => {
+      const names = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subjectaltname ?? '';
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, names }));
+      res.on('error', (err) => resolve({ error: err.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err) => resolve({ error: err.message }));
   });
 }
 

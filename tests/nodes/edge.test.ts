@@ -6,7 +6,8 @@ import { hashPassword } from '../../server/lib/secrets.js';
 import { WebClient } from '../helpers/web.js';
 import { startFakeDns, type FakeDns } from '../helpers/challtestsrv.js';
 import { killNode, restartNode } from '../../server/lab/lab.js';
-import { dockerResult, httpGet, httpVia, inspect, labNode } from '../helpers/lab.js';
+import { dockerResult, httpGet, httpsVia, httpVia, inspect, labNode } from '../helpers/lab.js';
+import { TestCa } from '../helpers/certs.js';
 import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 
 const BASE = 'sites.kura.test';
@@ -100,6 +101,25 @@ describe('the edge', () => {
       return r?.status === 200 ? r : null;
     }, 15_000);
     expect(page.body).toBe((await httpVia(address(), env.hostname))?.body);
+
+    // The customer's own certificate: HTTPS on 443 by SNI, and HTTP redirects there.
+    const ca = new TestCa();
+    try {
+      const leaf = ca.leaf(['xn--r8jz45g.jp']);
+      const up = await panel.api('PUT', `/domains/${added.body.id}/certificate`, { cert: leaf.certPem, key: leaf.keyPem });
+      expect(up.status, up.text).toBe(200);
+      const secure = await until('HTTPS', async () => {
+        const r = await httpsVia(`${address().split(':')[0]}:443`, 'xn--r8jz45g.jp', ca.ca.certPem);
+        return 'status' in r && r.status === 200 ? r : null;
+      }, 15_000);
+      expect(secure.body).toBe(page.body);
+      expect(secure.names).toBe('DNS:xn--r8jz45g.jp');
+      expect(await httpVia(address(), 'xn--r8jz45g.jp', '/a/b?c=1')).toMatchObject({ status: 308, location: 'https://xn--r8jz45g.jp/a/b?c=1' });
+      // Names without a certificate stay on plain HTTP.
+      expect((await httpVia(address(), env.hostname))?.status).toBe(200);
+    } finally {
+      ca.close();
+    }
     // Removed, it stops answering.
     expect((await panel.api('DELETE', `/domains/${added.body.id}`)).status).toBe(204);
     await until('the domain to go', async () => ((await httpVia(address(), 'xn--r8jz45g.jp'))?.status === 404 ? true : null), 15_000);

@@ -3,6 +3,7 @@ import { startFakeDns, type FakeDns } from '../helpers/challtestsrv.js';
 import { startFakeFleet, type FakeFleet } from '../helpers/fake-fleet.js';
 import { createEnvironment } from '../helpers/panel.js';
 import { WebClient } from '../helpers/web.js';
+import { TestCa } from '../helpers/certs.js';
 
 /** The customer panel's domains page: the record to set, a check on demand, adding and removing, in English and Japanese. */
 describe('domains in the customer panel', () => {
@@ -66,6 +67,29 @@ describe('domains in the customer panel', () => {
     expect(refused.body).toContain('data-testid="domain-error"');
     expect(refused.body).toContain('&lt;b&gt;x&lt;/b&gt;');
     expect(refused.body).not.toContain('<b>x</b>');
+  });
+
+  it('takes the customer\'s own certificate from the page, and says what is wrong with a bad one', async () => {
+    const ca = new TestCa();
+    try {
+      const web = await customer();
+      await web.page(`/panel/environments/${envId}/domains`);
+      await web.post(`/panel/environments/${envId}/domains`, { name: 'tls.jp' });
+      const id = fleet.panel.ctx.repos.domains.byName('tls.jp')[0]!.id;
+      const wrong = ca.leaf(['other.jp']);
+      const refused = await web.post(`/panel/domains/${id}/certificate`, { cert: wrong.certPem, key: wrong.keyPem });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.body).toContain('tls.jp: the certificate does not cover tls.jp');
+      const leaf = ca.leaf(['tls.jp']);
+      expect((await web.post(`/panel/domains/${id}/certificate`, { cert: leaf.certPem, key: leaf.keyPem })).statusCode).toBe(303);
+      const page = await web.page(`/panel/environments/${envId}/domains`);
+      expect(page.body).toMatch(/data-testid="certificate">HTTPS certificate: <span class="state state-running">Issued<\/span>/);
+      expect(page.body).toContain('(your own)');
+      const entry = fleet.panel.ctx.repos.audit.list({ limit: 20, customerId }).find((e) => e.action === 'domain.certificate');
+      expect(entry?.detail).toBe('name=tls.jp source=uploaded');
+    } finally {
+      ca.close();
+    }
   });
 
   it('removes a name', async () => {

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../core/context.js';
-import { addDomain, checkDomainNow, deleteDomain, domainFor, listDomains } from '../../services/domains.js';
+import { addDomain, checkDomainNow, deleteDomain, domainFor, listDomains, uploadCertificate } from '../../services/domains.js';
 import { domainView } from '../../read-models/views.js';
 import { principal } from '../auth.js';
 import { Domain, IdParams, errors, page } from './schemas.js';
@@ -35,6 +35,16 @@ export const domainRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (
       description: 'Looks for the proof in DNS now (a failed claim is tried again too) and answers the domain as it now stands: pending until proven.',
       response: { 200: Domain, ...errors(401, 404) } },
   }, async (request) => domainView(ctx, await checkDomainNow(ctx, principal(request), request.params.id)));
+
+  app.put('/domains/:id/certificate', {
+    schema: { tags, operationId: 'uploadCertificate', summary: 'Use your own certificate for a domain', params: IdParams,
+      description: 'PEM certificate (the leaf first, then its issuers) and its private key, instead of one the panel obtains by ACME.'
+        + ' Refused with 400, saying what is wrong, when the key does not match, the chain is broken, the names do not cover the domain,'
+        + ' or it is not valid now. The key is kept encrypted; every edge serves the certificate once the domain is active.',
+      body: Type.Object({ cert: Type.String({ minLength: 1, maxLength: 65536 }), key: Type.String({ minLength: 1, maxLength: 65536 }) },
+        { additionalProperties: false }),
+      response: { 200: Domain, ...errors(400, 401, 404) } },
+  }, async (request) => domainView(ctx, uploadCertificate(ctx, principal(request), request.params.id, request.body.cert, request.body.key)));
 
   app.delete('/domains/:id', {
     schema: { tags, operationId: 'deleteDomain', summary: 'Remove a domain name', params: IdParams,

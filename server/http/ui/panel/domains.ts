@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { environmentFor } from '../../../services/environments.js';
-import { addDomain, checkDomainNow, deleteDomain, domainFor, listDomains } from '../../../services/domains.js';
+import { addDomain, checkDomainNow, deleteDomain, domainFor, listDomains, uploadCertificate } from '../../../services/domains.js';
 import { defaultHostname, domainView } from '../../../read-models/views.js';
 import { KuraError } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
@@ -41,6 +41,18 @@ export const domainPages = (ui: Ui) => async (app: FastifyInstance): Promise<voi
     const d = await checkDomainNow(ctx, webPrincipal(request), request.params.id);
     request.auditNote = { action: 'domain.check', resourceType: 'domain', resourceId: d.id, detail: `name=${d.asciiName} status=${d.status}` };
     return reply.redirect(`/panel/environments/${d.environmentId}/domains#${d.id}`, 303);
+  });
+
+  app.post<IdRoute>('/domains/:id/certificate', async (request, reply) => {
+    const d = domainFor(ctx, webPrincipal(request), request.params.id);
+    try {
+      uploadCertificate(ctx, webPrincipal(request), d.id, field(request.body, 'cert'), field(request.body, 'key'));
+      request.auditNote = { action: 'domain.certificate', resourceType: 'domain', resourceId: d.id, detail: `name=${d.asciiName} source=uploaded` };
+      return reply.redirect(`/panel/environments/${d.environmentId}/domains#${d.id}`, 303);
+    } catch (err) {
+      if (!(err instanceof KuraError) || err.status >= 500 || err.status === 404) throw err;
+      return render(request, reply, d.environmentId, { error: `${d.name}: ${err.message}`, status: err.status });
+    }
   });
 
   app.post<IdRoute>('/domains/:id/delete', async (request, reply) => {
