@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import net from 'node:net';
 import path from 'node:path';
 import { pool } from './exec.js';
-import { listNetns, listVeths, destroyNetwork } from './netns.js';
+import { listNetns, listVeths, destroyNetwork, removeForwardGuard } from './netns.js';
 import { detachLoopsUnder, destroyStorage, listLoops, mountPoints, unmountAll } from './storage.js';
 import { cgroupIndices, killNodeProcesses, removeNodeCgroups } from './procs.js';
 import { isUnder, MAX_NODES, NETNS_PREFIX, nodePaths, RUN_ROOT, type NodePaths } from './paths.js';
@@ -71,6 +71,7 @@ export async function teardownLab(dir: string): Promise<number[]> {
   // Mounts or loops with names outside the numbered layout (hand-made, older versions).
   await unmountAll([dir, RUN_ROOT]);
   await detachLoopsUnder([dir]);
+  await removeForwardGuard();
   if (errors.length > 0) throw new Error(`lab teardown incomplete:\n${errors.join('\n')}`);
   await rm(dir, { recursive: true, force: true });
   await rm(RUN_ROOT, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import {
 import { clientTls, ping, startDockerd } from './dockerd.js';
 import { ensureTools, pool, sleep } from './exec.js';
 import { withLabLock } from './lock.js';
-import { createNetwork, listVeths } from './netns.js';
+import { createNetwork, ensureFleetRouting, ensureForwardGuard, listVeths } from './netns.js';
 import { checkIndex, labDir, MAX_NODES, nodePaths, tlsPaths, type LabTlsPaths, type NodePaths } from './paths.js';
 import { daemonPids, dockerdPid, killNodeProcesses, procInfo, removeNodeCgroups, signal } from './procs.js';
 import { createDisk, isMounted, unmountAll } from './storage.js';
@@ -153,6 +153,10 @@ export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
       await teardownNode(p).catch((err: unknown) => errors.push(String(err)));
     }
     if (rebuilt) await removeStaleShimSockets();
+    if (errors.length === 0) {
+      await ensureForwardGuard();
+      for (const i of wanted) await ensureFleetRouting(nodePaths(dir, i));
+    }
     if (errors.length > 0) throw new Error(`labUp failed for ${errors.length} node(s):\n${errors.join('\n\n')}`);
   });
   return labStatus({ dir });

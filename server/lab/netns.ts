@@ -1,4 +1,6 @@
-// Network namespace + veth pair per node. Nothing is routed beyond the /24 shared with the host.
+// Network namespace + veth pair per node. The nodes reach each other through the host, as a
+// fleet's nodes do on their network; nothing is routed beyond the lab's addresses.
+import { writeFile } from 'node:fs/promises';
 import { run, sleep, tryRun } from './exec.js';
 import { indexFromName, NETNS_PREFIX, VETH_PREFIX, type NodePaths } from './paths.js';
 
@@ -35,6 +37,42 @@ export async function createNetwork(p: NodePaths): Promise<void> {
   await run('ip', ['-n', p.netns, 'addr', 'add', `${p.address}/24`, 'dev', 'eth0']);
   await run('ip', ['-n', p.netns, 'link', 'set', 'eth0', 'up']);
   await run('ip', ['-n', p.netns, 'link', 'set', 'lo', 'up']);
+  await ensureFleetRouting(p);
+}
+
+/** Every lab address (10.231.N.2): the only places a node can send to. */
+export const LAB_NET = '10.231.0.0/16';
+const FORWARD_RULES = [
+  ['-i', `${VETH_PREFIX}+`, '-o', `${VETH_PREFIX}+`, '-d', LAB_NET, '-j', 'ACCEPT'],
+  ['-i', `${VETH_PREFIX}+`, '-j', 'DROP'],
+];
+
+/**
+ * A node reaches the other nodes through the host (a route to the lab's /16 via its host
+ * side, and forwarding on that one interface, not the host's others), so an edge on one
+ * node can reach an environment on another.
+ */
+export async function ensureFleetRouting(p: NodePaths): Promise<void> {
+  await run('ip', ['-n', p.netns, 'route', 'replace', LAB_NET, 'via', p.hostAddress]);
+  await writeFile(`/proc/sys/net/ipv4/conf/${p.veth}/forwarding`, '1');
+}
+
+/**
+ * The host forwards between lab nodes and drops anything else they send its way, whatever
+ * its FORWARD policy. Idempotent; the rules go with the lab (removeForwardGuard).
+ */
+export async function ensureForwardGuard(): Promise<void> {
+  const present = await Promise.all(FORWARD_RULES.map((r) => tryRun('iptables', ['-C', 'FORWARD', ...r])));
+  if (present.every(Boolean)) return;
+  await removeForwardGuard();
+  // Inserted at the top in reverse, so the ACCEPT comes before the DROP.
+  for (const r of [...FORWARD_RULES].reverse()) await run('iptables', ['-I', 'FORWARD', ...r]);
+}
+
+export async function removeForwardGuard(): Promise<void> {
+  for (const r of FORWARD_RULES) {
+    for (let i = 0; i < 10 && (await tryRun('iptables', ['-D', 'FORWARD', ...r])); i++) { /* every copy */ }
+  }
 }
 
 /** Best effort: each step may already be undone by an earlier, interrupted cleanup. */

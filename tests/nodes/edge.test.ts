@@ -43,7 +43,7 @@ describe('the edge', () => {
   afterAll(async () => {
     await panel.close();
     await dns.close();
-    await dockerResult(labNode(1), 'rm', '-f', EDGE_CONTAINER);
+    for (const i of [1, 2]) await dockerResult(labNode(i), 'rm', '-f', EDGE_CONTAINER);
   });
 
   it('runs on the node as a held-in system container, and says so in the node\'s representation', async () => {
@@ -123,6 +123,22 @@ describe('the edge', () => {
     // Removed, it stops answering.
     expect((await panel.api('DELETE', `/domains/${added.body.id}`)).status).toBe(204);
     await until('the domain to go', async () => ((await httpVia(address(), 'xn--r8jz45g.jp'))?.status === 404 ? true : null), 15_000);
+  });
+
+  it('serves any site from any node\'s edge, and a site keeps answering at the same address across a move', async () => {
+    await dockerResult(labNode(2), 'rm', '-f', EDGE_CONTAINER);
+    const node2 = await registerNode(panel, labNode(2));
+    const lab2 = `${new URL(labNode(2).endpoint.replace('tcp:', 'http:')).hostname}:80`;
+    const env = await createEnvironment(panel, { name: 'traveller', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId });
+    // The environment runs on lab1; lab2's edge serves it too, over the lab's network.
+    await until('lab2\'s edge', async () => ((await httpVia(lab2, env.hostname))?.status === 200 ? true : null), 30_000);
+    const moved = await panel.api('POST', `/environments/${env.id}/migrate`, { nodeId: node2 });
+    expect((await waitOperation(panel, moved.body.operation.id, 120)).status).toBe('succeeded');
+    expect((await panel.api('GET', `/environments/${env.id}`)).body.nodeId).toBe(node2);
+    // Same name, same edges: both still answer, now from lab2.
+    for (const edge of [address(), lab2]) {
+      await until(`the site through ${edge} after the move`, async () => ((await httpVia(edge, env.hostname))?.status === 200 ? true : null), 15_000);
+    }
   });
 
   it('comes back with the node after a reboot and serves the same routes', async () => {
