@@ -12,6 +12,12 @@ export type EdgeStatus = { status: 'running' | 'starting' | 'error'; message?: s
 export interface EdgeRoute {
   host: string;
   upstream: string;
+  /**
+   * While the environment moves or is rebuilt: where it will run (tried when `upstream` refuses),
+   * and how long a request waits for either to answer instead of failing.
+   */
+  next?: string;
+  holdMs?: number;
   /** The name's certificate (chain, leaf first) and key: with one, the name is served over HTTPS and HTTP redirects there. */
   tls?: { certPem: string; keyPem: string };
 }
@@ -40,7 +46,11 @@ export function edgeConfig(publicHost: string, routes: readonly EdgeRoute[], cha
   const address = isIP(publicHost) === 6 ? `[${publicHost}]` : publicHost;
   const on = (port: number) => (isIP(publicHost) ? `${address}:${port}` : `:${port}`);
   const sorted = [...routes].sort((a, b) => a.host.localeCompare(b.host));
-  const proxy = (r: EdgeRoute) => ({ match: [{ host: [r.host] }], handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: r.upstream }] }], terminal: true });
+  const proxy = (r: EdgeRoute) => ({ match: [{ host: [r.host] }], terminal: true, handle: [{
+    handler: 'reverse_proxy', upstreams: [r.upstream, ...(r.next && r.next !== r.upstream ? [r.next] : [])].map((dial) => ({ dial })),
+    // During a switch a request is held, trying the old place first and then the new, until one answers.
+    ...(r.holdMs ? { load_balancing: { selection_policy: { policy: 'first' }, try_duration: `${r.holdMs}ms`, try_interval: '100ms' } } : {}),
+  }] });
   const redirect = (r: EdgeRoute) => ({ match: [{ host: [r.host] }], terminal: true,
     handle: [{ handler: 'static_response', status_code: 308, headers: { Location: ['https://{http.request.host}{http.request.uri}'] } }] });
   const secure = sorted.filter((r) => r.tls);

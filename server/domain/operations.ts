@@ -111,7 +111,7 @@ export const OPERATION_KINDS = {
     rebuild: Type.Optional(Type.Object({ sourceNodeId: Id, sourceContainerId: Type.String(), targetNodeId: Id })),
   }),
   /** A rebuild onto another node: the host ports chosen there, held against moves into the same node. */
-  Type.Object({ ports: Type.Optional(Type.Array(PortBindingSchema)) }),
+  Type.Object({ ports: Type.Optional(Type.Array(PortBindingSchema)), draining: Type.Optional(Type.Boolean()) }),
   Type.Object({ nodeId: Type.Union([Id, Type.Null()]), copiedBytes: Type.Number(), downtimeMs: Type.Union([Type.Number(), Type.Null()]) })),
   destroy: kind('environment', None),
   reinstall: kind('environment', None),
@@ -119,8 +119,11 @@ export const OPERATION_KINDS = {
   /** One environment moving to another node (the contract calls the kind `migrate`). */
   migrate: kind('environment',
     Type.Object({ sourceNodeId: Id, targetNodeId: Id }),
-    /** The host ports chosen on the target, held against other moves into the same node. */
-    Type.Object({ ports: Type.Optional(Type.Array(PortBindingSchema)) }),
+    /**
+     * The host ports chosen on the target, held against other moves into the same node; and
+     * whether the edges were told to stop sending requests to the source (its final stop is near).
+     */
+    Type.Object({ ports: Type.Optional(Type.Array(PortBindingSchema)), draining: Type.Optional(Type.Boolean()) }),
     Type.Object({ targetNodeId: Id, copiedBytes: Type.Number(), downtimeMs: Type.Union([Type.Number(), Type.Null()]) })),
   evacuate: kind('node', None, None, BatchResultSchema),
   restore: kind('node', Type.Object({ evacuationId: Type.Optional(Id) }), None, BatchResultSchema),

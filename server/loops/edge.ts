@@ -1,6 +1,6 @@
 import type { Context } from '../core/context.js';
 import { edgeChallenges, edgeRoutes } from '../read-models/edge-routes.js';
-import { renderEdgeConfig, syncEdge, type AppliedEdge } from '../services/edge.js';
+import { renderEdgeConfig, syncEdge, type AppliedEdge, type EdgeTable } from '../services/edge.js';
 
 /** A full pass (container, image, configuration) over every node this often; route changes go out at once. */
 const FULL_PASS_MS = 30_000;
@@ -27,7 +27,7 @@ export function startEdges(ctx: Context, opts: { schedule?: boolean } = {}): Edg
   const again = new Map<string, boolean>();
   let stopped = false;
 
-  function syncNode(nodeId: string, full: boolean): Promise<void> {
+  function syncNode(nodeId: string, full: boolean, given?: EdgeTable): Promise<void> {
     const busy = running.get(nodeId);
     if (busy) {
       // One pass per node at a time; what changed meanwhile goes out right after it.
@@ -45,7 +45,7 @@ export function startEdges(ctx: Context, opts: { schedule?: boolean } = {}): Edg
         applied.delete(nodeId);
         return;
       }
-      const table = { routes: edgeRoutes(ctx), challenges: edgeChallenges(ctx) };
+      const table = given ?? currentTable();
       // Between full passes, an edge that already has these routes is not asked anything.
       const last = applied.get(nodeId);
       if (!full && last && ctx.edges.get(nodeId)?.status === 'running' && last.hash === renderEdgeConfig(node.publicHost, table).hash) return;
@@ -63,13 +63,17 @@ export function startEdges(ctx: Context, opts: { schedule?: boolean } = {}): Edg
     return pass;
   }
 
+  const currentTable = (): EdgeTable => ({ routes: edgeRoutes(ctx), challenges: edgeChallenges(ctx) });
+  // One table for every node of a pass.
   const syncAll = async (full: boolean): Promise<void> => {
-    await Promise.all(ctx.repos.nodes.all().map((n) => syncNode(n.id, full)));
+    const table = currentTable();
+    await Promise.all(ctx.repos.nodes.all().map((n) => syncNode(n.id, full, table)));
   };
 
   let settle: NodeJS.Timeout | null = null;
-  const unsubscribe = ctx.updates.subscribe((e) => {
-    if (e.type !== 'environment' || stopped || settle) return;
+  // Environments and operations (a move's target, its end) change the routes; the hash keeps unchanged ones from going out.
+  const unsubscribe = ctx.updates.subscribe(() => {
+    if (stopped || settle) return;
     settle = setTimeout(() => {
       settle = null;
       void syncAll(false);

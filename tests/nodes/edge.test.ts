@@ -6,7 +6,8 @@ import { hashPassword } from '../../server/lib/secrets.js';
 import { WebClient } from '../helpers/web.js';
 import { startFakeDns, type FakeDns } from '../helpers/challtestsrv.js';
 import { killNode, restartNode } from '../../server/lab/lab.js';
-import { dockerResult, httpGet, httpsVia, httpVia, inspect, labNode } from '../helpers/lab.js';
+import { docker, dockerResult, httpGet, httpsVia, httpVia, inspect, labNode } from '../helpers/lab.js';
+import { containerName } from '../../server/docker/container-spec.js';
 import { TestCa } from '../helpers/certs.js';
 import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 
@@ -130,10 +131,30 @@ describe('the edge', () => {
     const node2 = await registerNode(panel, labNode(2));
     const lab2 = `${new URL(labNode(2).endpoint.replace('tcp:', 'http:')).hostname}:80`;
     const env = await createEnvironment(panel, { name: 'traveller', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId });
+    await docker(labNode(1), 'exec', containerName(env.id), 'sh', '-c', 'head -c 30000000 /dev/urandom > /srv/www/data.bin');
     // The environment runs on lab1; lab2's edge serves it too, over the lab's network.
     await until('lab2\'s edge', async () => ((await httpVia(lab2, env.hostname))?.status === 200 ? true : null), 30_000);
+
+    // A visitor asks every 50 ms through lab1's edge while the site moves: the edge holds the
+    // requests that meet the switch, so none fails.
+    const outcomes: { status: number; ms: number }[] = [];
+    let visiting = true;
+    const visitor = (async () => {
+      while (visiting) {
+        const t = Date.now();
+        const r = await httpVia(address(), env.hostname, '/', 10_000);
+        outcomes.push({ status: r?.status ?? 0, ms: Date.now() - t });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
     const moved = await panel.api('POST', `/environments/${env.id}/migrate`, { nodeId: node2 });
-    expect((await waitOperation(panel, moved.body.operation.id, 120)).status).toBe('succeeded');
+    const op = await waitOperation(panel, moved.body.operation.id, 120);
+    await new Promise((r) => setTimeout(r, 500));
+    visiting = false;
+    await visitor;
+    expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+    expect(outcomes.length).toBeGreaterThan(10);
+    expect(outcomes.filter((o) => o.status !== 200), JSON.stringify(outcomes.filter((o) => o.status !== 200))).toEqual([]);
     expect((await panel.api('GET', `/environments/${env.id}`)).body.nodeId).toBe(node2);
     // Same name, same edges: both still answer, now from lab2.
     for (const edge of [address(), lab2]) {

@@ -18,6 +18,18 @@ describe('the edge configuration', () => {
     expect(UNKNOWN_HOST_BODY).toBe('Not found\n');
   });
 
+  it('holds requests during a switch, trying the old place and then the new, instead of failing', () => {
+    const config = edgeConfig('10.0.0.1', [{ host: 'moving.test', upstream: '10.0.0.1:20000', next: '10.0.0.2:20005', holdMs: 5000 }]) as any;
+    expect(config.apps.http.servers.http.routes[0].handle[0]).toEqual({
+      handler: 'reverse_proxy', upstreams: [{ dial: '10.0.0.1:20000' }, { dial: '10.0.0.2:20005' }],
+      load_balancing: { selection_policy: { policy: 'first' }, try_duration: '5000ms', try_interval: '100ms' },
+    });
+    // A rebuild on the same node keeps one address and still holds.
+    const same = edgeConfig('10.0.0.1', [{ host: 'r.test', upstream: '10.0.0.1:20000', next: '10.0.0.1:20000', holdMs: 5000 }]) as any;
+    expect(same.apps.http.servers.http.routes[0].handle[0].upstreams).toEqual([{ dial: '10.0.0.1:20000' }]);
+    expect(same.apps.http.servers.http.routes[0].handle[0].load_balancing.try_duration).toBe('5000ms');
+  });
+
   it('keeps its control socket a file, never a network address, before and after the routes arrive', () => {
     for (const config of [edgeConfig('10.0.0.1', []), edgeBootConfig()] as any[]) {
       expect(config.admin.listen).toBe('unix//var/lib/kura-edge/admin.sock');

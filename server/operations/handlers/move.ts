@@ -7,7 +7,7 @@ import { publishEnvironment, setEnvironmentState } from '../../services/environm
 import type { ParamsOf, ResultOf } from '../../domain/operations.js';
 import { removeEnvironmentContainers } from '../../services/node-resources.js';
 import type { OperationHandler, Outcome, StepContext } from '../runner.js';
-import { portsOnTarget, relocate, rollBack } from './relocate.js';
+import { drainEdges, portsOnTarget, relocate, rollBack } from './relocate.js';
 
 type MoveParams = ParamsOf<'migrate'>;
 
@@ -59,9 +59,12 @@ async function move(ctx: Context, env: Environment, sourceContainerId: string, p
   const target = ctx.repos.nodes.get(p.targetNodeId);
   if (!target) throw new ConflictError('the target node was removed');
   const ports = await portsOnTarget(ctx, env, target.id, opId);
-  step.checkpoint({ ports });
+  // A new attempt serves from the source until its own final stop.
+  step.checkpoint({ ports, draining: false });
+  // The edges learn where the environment is going, to hold requests across the switch.
+  publishEnvironment(ctx, env.id);
   const moved = await relocate(ctx, { env, sourceContainerId, targetNodeId: target.id, containerName: containerName(env.id),
-    limits: env.limits, ports, verb: 'moved' }, step);
+    limits: env.limits, ports, verb: 'moved', beforeStop: () => drainEdges(ctx, env.id, step) }, step);
 
   // The switch: from here on the environment lives on the target.
   ctx.repos.environments.moveToNode(env.id, target.id, moved.containerId, moved.image, ports);

@@ -5,6 +5,7 @@ import type { Environment, Limits, PortBinding } from '../../domain/types.js';
 import { ConflictError, errorMessage, KuraError } from '../../lib/errors.js';
 import type { Context } from '../../core/context.js';
 import { copyPaths, statAll, waitForPort } from '../../services/move-copy.js';
+import { publishEnvironment } from '../../services/environment-state.js';
 import { portsHeldByMoves } from '../../read-models/capacity.js';
 import { ensureCustomerNetwork, ensureTemplateImage } from '../../services/node-resources.js';
 import type { StepContext } from '../runner.js';
@@ -28,6 +29,8 @@ export interface Relocation {
   ports: PortBinding[];
   /** What the work is called in messages: "moved", "rebuilt". */
   verb: string;
+  /** Runs just before the source stops for the final sync (the edges stop sending it requests). */
+  beforeStop?: () => Promise<void>;
 }
 
 export interface Relocated {
@@ -77,6 +80,7 @@ export async function relocate(ctx: Context, r: Relocation, step: StepContext<'m
   // What the environment should be afterwards is its desired state: an earlier attempt may
   // have stopped the source for its final sync before the panel went down.
   const wasRunning = env.desiredState === 'running';
+  await r.beforeStop?.();
   const downFrom = Date.now();
   if ((await source.inspect(r.sourceContainerId))?.running) await source.stop(r.sourceContainerId);
   const after = await from.changes();
@@ -170,4 +174,19 @@ async function removePaths(ctx: Context, dest: NodeApi, containerId: string, pat
       if (user === '0') ctx.log.error({ container: containerId, output: r.output.slice(0, 300) }, 'some deleted paths could not be removed in the new container');
     }
   }
+}
+
+/** How long the edges get to take up a route change (it goes out within 200 ms, a reload takes less) before the source stops. */
+const EDGE_DRAIN_MS = 500;
+
+/**
+ * Tells the edges to send the environment's requests to its new place only (holding them
+ * until it answers) and gives them a moment, so no request is in flight on the source when
+ * it stops. A panel without edges has nothing to wait for.
+ */
+export async function drainEdges(ctx: Context, envId: string, step: StepContext<'migrate' | 'resize'>): Promise<void> {
+  if (!ctx.config.edge) return;
+  step.checkpoint({ draining: true });
+  publishEnvironment(ctx, envId);
+  await new Promise((resolve) => setTimeout(resolve, EDGE_DRAIN_MS));
 }

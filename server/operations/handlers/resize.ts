@@ -6,7 +6,7 @@ import { onBehalfOf } from '../../lib/tenancy.js';
 import type { Context } from '../../core/context.js';
 import { publishEnvironment, setEnvironmentState } from '../../services/environment-state.js';
 import type { OperationHandler, Outcome, StepContext } from '../runner.js';
-import { portsOnTarget, relocate, rollBack } from './relocate.js';
+import { drainEdges, portsOnTarget, relocate, rollBack } from './relocate.js';
 
 type Rebuild = NonNullable<ParamsOf<'resize'>['rebuild']>;
 
@@ -75,13 +75,15 @@ async function rebuildOn(ctx: Context, env: Environment, rebuild: Rebuild, name:
   const sameNode = rebuild.targetNodeId === rebuild.sourceNodeId;
   const sourceName = ctx.repos.nodes.get(rebuild.sourceNodeId)?.name ?? rebuild.sourceNodeId;
   let ports = env.ports;
+  step.checkpoint({ draining: false });
   if (!sameNode) {
     step.progress(2, `${sourceName} lacks room for the new disk beside the old one: the environment moves to ${target.name}`);
     ports = await portsOnTarget(ctx, env, target.id, opId);
     step.checkpoint({ ports });
+    publishEnvironment(ctx, env.id);
   }
   const done = await relocate(ctx, { env, sourceContainerId: rebuild.sourceContainerId, targetNodeId: target.id, containerName: name,
-    limits: env.limits, ports, verb: 'rebuilt with its new disk' }, step);
+    limits: env.limits, ports, verb: 'rebuilt with its new disk', beforeStop: () => drainEdges(ctx, env.id, step) }, step);
 
   // The switch: from here on the new container is the environment, on the new plan.
   ctx.repos.environments.moveToNode(env.id, target.id, done.containerId, done.image, ports);
