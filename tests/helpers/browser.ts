@@ -25,8 +25,8 @@ export interface WebPanel {
   close(): Promise<void>;
 }
 
-export async function startWebPanel(): Promise<WebPanel> {
-  const panel = await startTestPanel({ background: true });
+export async function startWebPanel(o: { env?: Record<string, string> } = {}): Promise<WebPanel> {
+  const panel = await startTestPanel({ background: true, ...(o.env ? { env: o.env } : {}) });
   try {
     await panel.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = panel.app.server.address() as AddressInfo;
@@ -46,13 +46,15 @@ export async function startWebPanel(): Promise<WebPanel> {
 /**
  * Debian's Chromium, headless. playwright-core gives every launch a fresh temporary profile
  * (its own --user-data-dir), and name resolution is limited to loopback and the lab's
- * addresses, so nothing the pages or the browser do can leave this machine.
+ * addresses, so nothing the pages or the browser do can leave this machine. `hosts` maps
+ * names (a customer's domain) to lab addresses, as their DNS would.
  */
-export async function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(hosts: Record<string, string> = {}): Promise<Browser> {
+  const mapped = Object.entries(hosts).map(([name, address]) => `MAP ${name} ${address}, `).join('');
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE 10.231.*'],
+      '--disable-component-update', '--disable-sync', `--host-resolver-rules=${mapped}MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE 10.231.*`],
   });
 }
 
