@@ -29,6 +29,8 @@ async function main(): Promise<void> {
     // The request log would scroll the URLs and logins away: it goes to a file unless
     // KURA_LOG_FILE says otherwise (set empty, it stays on the terminal).
     KURA_LOG_FILE: path.join(dataDir, 'panel.log'),
+    // Every site answers at a name under this domain, through the edge on each node.
+    KURA_BASE_DOMAIN: 'sites.kura.test',
     ...process.env, KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: adminToken,
     KURA_ADMIN_EMAIL: 'admin@kura.example', KURA_ADMIN_PASSWORD: adminPassword,
   });
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
   if (op.status !== 'succeeded') throw new Error(`the demo environment did not start: ${op.error?.message}`);
   const env = await api('GET', `/environments/${created.environment.id}`);
   const site = env.endpoints[0];
+  const edges = await edgesUp(api);
   // The OS template takes about a minute to build the first time; it is started in the background.
   const debian = await api('POST', '/environments', { name: 'debian', templateId: 'debian-nginx', planId: small.id }, token.token);
 
@@ -78,7 +81,9 @@ Kura is running.
   Admin token     ${adminToken}
   Customer token  ${token.token}   (Demo Customer)
 
-  Environment "www" (static-site) is running: http://${site.host}:${site.port}/
+  Environment "www" (static-site) is running: http://${site.host}:${site.port}/${env.hostname ? `
+    and at its own name, through the edge on any node (${edges}; in production a wildcard DNS record points ${config.baseDomain} at the nodes):
+    curl --resolve ${env.hostname}:80:${site.host} http://${env.hostname}/` : ''}
   Environment "debian" (debian-nginx, a Debian OS template) is being built: operation ${debian.operation.id}
 
 Try:
@@ -92,6 +97,18 @@ Ctrl-C stops the panel. The lab nodes keep running; remove them with: npm run la
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** Waits (at most 30 s) for the nodes' edges, and says how they stand. */
+async function edgesUp(api: (method: string, url: string) => Promise<any>): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const nodes = (await api('GET', '/nodes')).items as { name: string; edge: { status: string; message?: string } }[];
+    const waiting = nodes.filter((n) => n.edge.status !== 'running');
+    if (waiting.length === 0) return `edges running on ${nodes.map((n) => n.name).join(', ')}`;
+    if (Date.now() > deadline) return `edges not running yet: ${waiting.map((n) => `${n.name} (${n.edge.message ?? n.edge.status})`).join(', ')}`;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 function step(text: string): void {

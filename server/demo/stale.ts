@@ -3,6 +3,7 @@ import path from 'node:path';
 import { storedPanelId } from '../db/connection.js';
 import type { LabStatus } from '../lab/lab.js';
 import { removeLabelledContainers } from '../lab/containers.js';
+import { EDGE_LABEL } from '../docker/edge-spec.js';
 
 /**
  * A demo starts fresh: the previous demo's database is removed together with the
@@ -19,6 +20,8 @@ export async function removeStaleDemo(dataDir: string, lab: LabStatus): Promise<
   }
   if (panelId && /^[a-z0-9_]+$/.test(panelId)) {
     await removeLabelledContainers(lab.nodes, `io.kura.panel=${panelId}`);
+    // Its edges too: they hold ports 80 and 443 of the nodes.
+    await removeLabelledContainers(lab.nodes, `${EDGE_LABEL}=${panelId}`);
   }
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
