@@ -16,10 +16,10 @@ export interface BenchPanel {
 }
 
 /** A panel for a benchmark: its own data dir, no background work, listening on a loopback port. */
-export async function startBenchPanel(token: string): Promise<BenchPanel> {
+export async function startBenchPanel(token: string, env: Record<string, string> = {}): Promise<BenchPanel> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-'));
   const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: token, KURA_LOG_LEVEL: 'silent',
-    KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache' });
+    KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache', KURA_EDGE: 'off', ...env });
   const { app, ctx } = await buildApp({ config, background: false });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
