@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_CONTAINER } from '../../server/docker/edge-spec.js';
 import { newId, nowIso } from '../../server/lib/ids.js';
@@ -86,6 +87,21 @@ describe('the edge', () => {
     const gone = await panel.api('DELETE', `/environments/${env.id}`);
     expect((await waitOperation(panel, gone.body.operation.id)).status).toBe('succeeded');
     await until('the route to go', async () => ((await httpVia(address(), env.hostname))?.status === 404 ? true : null), 15_000);
+  });
+
+  it('is not an open proxy: absolute URLs, CONNECT and challenge paths of names nobody holds get the neutral 404', async () => {
+    const raw = (request: string) => new Promise<string>((resolve) => {
+      const [host, port] = address().split(':');
+      const s = net.connect({ host, port: Number(port) }, () => s.write(request));
+      let out = '';
+      s.setTimeout(3000, () => s.destroy());
+      s.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('\r\n\r\n')) s.destroy(); });
+      s.on('close', () => resolve(out));
+      s.on('error', () => resolve(out));
+    });
+    expect(await raw('GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 404/);
+    expect(await raw('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')).not.toMatch(/^HTTP\/1\.1 200/);
+    expect(await httpVia(address(), 'not-yours.jp', '/.well-known/acme-challenge/token')).toEqual({ status: 404, body: 'Not found\n' });
   });
 
   it('serves a customer\'s own domain once its owner proves control, a Japanese one by its IDNA form', async () => {
