@@ -1,5 +1,6 @@
 import type { EnvironmentState } from '../domain/types.js';
 import type { Context } from '../core/context.js';
+import { edgeStatus } from './views.js';
 
 const DAY_MS = 24 * 3600_000;
 const ALERT_ROWS = 20;
@@ -18,8 +19,9 @@ export interface NodeOverview {
 
 /**
  * The fleet at a glance: every node with its allocation against capacity and its
- * environments by state, plus what needs an operator: offline nodes, drift, OOMs and
- * failed operations of the last 24 hours. A few grouped queries, no node is called.
+ * environments by state, plus what needs an operator: offline nodes, drift, OOMs,
+ * failed operations of the last 24 hours, edges that do not run, and certificates that failed
+ * or are about to end. A few grouped queries, no node is called.
  */
 export function fleetOverview(ctx: Context, now = Date.now()) {
   const { repos } = ctx;
@@ -59,6 +61,11 @@ export function fleetOverview(ctx: Context, now = Date.now()) {
       drift: { total: drift.total, items: withNode(drift.items) },
       ooms: withNode(repos.fleetOverview.oomsSince(since, ALERT_ROWS)),
       failed: repos.fleetOverview.failedSince(since, ALERT_ROWS),
+      edges: ctx.config.edge ? nodes.filter((n) => n.state !== 'disabled').map((n) => ({ id: n.id, name: n.name, edge: edgeStatus(ctx, n.id) }))
+        .filter((n) => n.edge.status === 'error') : [],
+      // Renewal starts a month before the end; two weeks left means it has not worked.
+      certificates: repos.domains.certificateTrouble(new Date(now + 14 * DAY_MS).toISOString(), ALERT_ROWS)
+        .map((d) => ({ id: d.id, name: d.name, environmentId: d.environmentId, status: d.certificate.status, notAfter: d.certificate.notAfter, error: d.certificate.error })),
     },
   };
 }

@@ -4,6 +4,8 @@ import { startFakeFleet, type FakeFleet } from '../helpers/fake-fleet.js';
 import { createEnvironment } from '../helpers/panel.js';
 import { WebClient } from '../helpers/web.js';
 import { TestCa } from '../helpers/certs.js';
+import { newId, nowIso } from '../../server/lib/ids.js';
+import { hashPassword } from '../../server/lib/secrets.js';
 
 /** The customer panel's domains page: the record to set, a check on demand, adding and removing, in English and Japanese. */
 describe('domains in the customer panel', () => {
@@ -90,6 +92,26 @@ describe('domains in the customer panel', () => {
     } finally {
       ca.close();
     }
+  });
+
+  it('puts a failed certificate, and one about to end, on the admin\'s dashboard', async () => {
+    fleet.panel.ctx.repos.admins.insert(newId('adm'), 'ops@kura.example', await hashPassword('ops-password-1'), nowIso());
+    const domains = fleet.panel.ctx.repos.domains;
+    const failing = domains.insert({ id: newId('dom'), environmentId: envId, customerId, name: 'failing.jp', asciiName: 'failing.jp', verificationValue: 'v' });
+    const ending = domains.insert({ id: newId('dom'), environmentId: envId, customerId, name: 'ending.jp', asciiName: 'ending.jp', verificationValue: 'v' });
+    const fine = domains.insert({ id: newId('dom'), environmentId: envId, customerId, name: 'fine.jp', asciiName: 'fine.jp', verificationValue: 'v' });
+    for (const d of [failing, ending, fine]) domains.activate(d.id, 1);
+    domains.setCertificate(failing.id, { source: 'acme', status: 'failed', error: 'the CA refused: <urn:acme:error:rateLimited>' });
+    domains.setCertificate(ending.id, { source: 'uploaded', status: 'issued', notAfter: new Date(Date.now() + 3 * 86400_000).toISOString() });
+    domains.setCertificate(fine.id, { source: 'acme', status: 'issued', notAfter: new Date(Date.now() + 60 * 86400_000).toISOString() });
+    const admin = new WebClient(fleet.panel);
+    await admin.login('ops@kura.example', 'ops-password-1');
+    const page = (await admin.page('/admin')).body;
+    const alerts = [...page.matchAll(/data-testid="alert-certificate">(.*?)<\/li>/g)].map((m) => m[1]!);
+    expect(alerts).toHaveLength(2);
+    expect(alerts.join('\n')).toContain('failing.jp</a> · the CA refused: &lt;urn:acme:error:rateLimited&gt;');
+    expect(alerts.join('\n')).toMatch(/ending\.jp<\/a> · ends \d{4}-/);
+    for (const d of [failing, ending, fine]) domains.remove(d.id);
   });
 
   it('removes a name', async () => {

@@ -44,6 +44,8 @@ export function domainsRepo(db: Db) {
     addChallenge: db.prepare('INSERT OR REPLACE INTO acme_challenges (token, ascii_name, key_authorization, created_at) VALUES (?, ?, ?, ?)'),
     removeChallenge: db.prepare('DELETE FROM acme_challenges WHERE token = ?'),
     clearChallenges: db.prepare('DELETE FROM acme_challenges'),
+    certificateTrouble: db.prepare(`SELECT * FROM domains WHERE status = 'active' AND (cert_status = 'failed'
+      OR (cert_status = 'issued' AND cert_not_after < ?)) ORDER BY cert_not_after LIMIT ?`),
     challenges: db.prepare('SELECT token, ascii_name AS asciiName, key_authorization AS keyAuthorization FROM acme_challenges ORDER BY token'),
   };
   return {
@@ -112,6 +114,10 @@ export function domainsRepo(db: Db) {
     },
     removeChallenge(token: string): void {
       q.removeChallenge.run(token);
+    },
+    /** Active names whose certificate failed, or ends before `before`: what an operator should look at. */
+    certificateTrouble(before: string, limit: number): Domain[] {
+      return (q.certificateTrouble.all(before, limit) as DomainRow[]).map(toDomain);
     },
     /** Forgets every challenge: after a restart no order that asked for them is still waiting. */
     clearChallenges(): void {

@@ -15,7 +15,7 @@ export const dashboardPages = (ui: Ui) => async (app: FastifyInstance): Promise<
       envHot: n.environments.total >= n.environments.max,
     }));
     const a = overview.alerts;
-    const alertCount = a.offline.length + a.drift.total + a.ooms.length + a.failed.length;
+    const alertCount = a.offline.length + a.drift.total + a.ooms.length + a.failed.length + a.edges.length + a.certificates.length;
     return page(request, reply, 'admin/dashboard', ui.i18n.t(request.web.lang, 'admin.dashboard.title'),
       { ...overview, nodes, alertCount }, { nav: 'admin/dashboard' });
   });
