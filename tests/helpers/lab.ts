@@ -65,15 +65,17 @@ export function httpVia(address: string, host: string, path = '/', timeoutMs = 2
 
 /** An HTTPS GET to `address` (host:port) for `host` (SNI and Host header), trusting only `ca`; answers the certificate's names too. */
 export function httpsVia(address: string, host: string, ca: string, path = '/', timeoutMs = 3000):
-  Promise<{ status: number; body: string; names: string } | { error: string }> {
+  Promise<{ status: number; body: string; names: string; serial: string } | { error: string }> {
   const [hostname, port] = address.split(':');
   return new Promise((resolve) => {
     const req = https.get({ hostname, port: Number(port ?? 443), path, servername: host, headers: { host }, ca, timeout: timeoutMs, agent: false }, (res) => {
-      const names = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subjectaltname ?? '';
+      const peer = (res.socket as import('node:tls').TLSSocket).getPeerCertificate();
+      const names = peer.subjectaltname ?? '';
+      const serial = peer.serialNumber ?? '';
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, names }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, names, serial }));
       res.on('error', (err) => resolve({ error: err.message }));
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));

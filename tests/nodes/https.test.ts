@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_CONTAINER } from '../../server/docker/edge-spec.js';
 import { startFakeDns, type FakeDns } from '../helpers/challtestsrv.js';
@@ -70,6 +71,21 @@ describe('certificates by ACME', () => {
     expect(await httpVia(`${host()}:80`, 'www.their-shop.jp', '/')).toMatchObject({ status: 308, location: 'https://www.their-shop.jp/' });
     // The challenge is gone once the order is done.
     expect(panel.ctx.repos.domains.challenges()).toEqual([]);
+
+    // Renewal: when its time comes, a new certificate replaces the old one on the edges.
+    const first = panel.ctx.repos.domains.get(d.id)!.certificate;
+    expect(Date.parse(first.nextAt!)).toBeLessThan(Date.parse(first.notAfter!));
+    panel.ctx.repos.domains.setCertificate(d.id, { nextAt: new Date().toISOString() });
+    const renewed = await until('the renewal', async () => {
+      const now = panel.ctx.repos.domains.get(d.id)!.certificate;
+      return now.pem !== first.pem && now.status === 'issued' ? now : null;
+    }, 60_000);
+    expect(renewed.error).toBeNull();
+    const serial = (pem: string) => new X509Certificate(pem).serialNumber;
+    await until('the renewed certificate on the edge', async () => {
+      const r = await httpsVia(`${host()}:443`, 'www.their-shop.jp', root);
+      return 'status' in r && r.status === 200 && r.serial === serial(renewed.pem!) ? true : null;
+    }, 15_000);
   });
 
   it('does not order a certificate for a name that does not point at the service, and says so', async () => {
