@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
+import { freePort } from './waiting.js';
 
 /**
  * pebble-challtestsrv (Debian's pebble package): a DNS server on loopback whose records a
@@ -19,15 +19,6 @@ export interface FakeDns {
 
 export const CHALLTESTSRV = '/usr/bin/pebble-challtestsrv';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** `defaultIPv4`: what every name without its own A record resolves to (nothing when unset). */
 export async function startFakeDns(opts: { defaultIPv4?: string } = {}): Promise<FakeDns> {

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import path from 'node:path';
 import { TestCa } from './certs.js';
+import { freePort } from './waiting.js';
 
 /**
  * Debian's pebble: a real ACME CA for tests, on loopback. It validates HTTP-01 on port 80
@@ -19,15 +19,6 @@ export interface Pebble {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 export async function startPebble(dnsServer: string): Promise<Pebble> {
   if (!fs.existsSync('/usr/bin/pebble')) throw new Error('/usr/bin/pebble is missing: install Debian\'s pebble package (apt-get install pebble; .ci/run does)');

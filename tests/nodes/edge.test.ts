@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/waiting.js';
 import { EDGE_CONTAINER } from '../../server/docker/edge-spec.js';
 import { newId, nowIso } from '../../server/lib/ids.js';
 import { hashPassword } from '../../server/lib/secrets.js';
@@ -14,16 +15,6 @@ import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOper
 
 const BASE = 'sites.kura.test';
 
-/** Polls `probe` every 100 ms until it returns a value that is not null (or the deadline passes). */
-async function until<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Kura's edge on a lab node: made by the panel, serving environments by host name on port 80 of the node. */
 describe('the edge', () => {

@@ -1,21 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/waiting.js';
 import { EDGE_CONTAINER } from '../../server/docker/edge-spec.js';
 import { startFakeDns, type FakeDns } from '../helpers/challtestsrv.js';
 import { dockerResult, httpsVia, httpVia, labNode } from '../helpers/lab.js';
 import { createEnvironment, registerNode, seedCustomer, startTestPanel, type Seed, type TestPanel } from '../helpers/panel.js';
 import { startPebble, type Pebble } from '../helpers/pebble.js';
 
-/** Polls `probe` every 200 ms until it returns a value that is not null (or the deadline passes). */
-async function until<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * HTTPS end to end: a real ACME CA (pebble) validates a customer's name over HTTP-01 against
