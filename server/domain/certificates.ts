@@ -32,6 +32,10 @@ export function checkUploadedCertificate(certPem: string, keyPem: string, asciiN
   } catch {
     return { refused: 'key is not a PEM private key (an encrypted key must be decrypted first)' };
   }
+  // What the edge (Go's TLS) can serve.
+  if (!['rsa', 'ec', 'ed25519'].includes(key.asymmetricKeyType ?? '')) {
+    return { refused: `the key is ${key.asymmetricKeyType ?? 'of an unknown type'}; an RSA, ECDSA or Ed25519 key is needed` };
+  }
   const leaf = chain[0]!;
   if (!leaf.checkPrivateKey(key)) return { refused: 'the key does not match the certificate' };
   if (!leaf.checkHost(asciiName)) return { refused: `the certificate does not cover ${asciiName} (it names ${leaf.subjectAltName ?? leaf.subject})` };

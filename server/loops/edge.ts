@@ -1,6 +1,6 @@
 import type { Context } from '../core/context.js';
 import { edgeChallenges, edgeRoutes } from '../read-models/edge-routes.js';
-import { renderEdgeConfig, syncEdge, type AppliedEdge, type EdgeTable } from '../services/edge.js';
+import { edgeConfigHash, syncEdge, type AppliedEdge, type EdgeTable } from '../services/edge.js';
 
 /** A full pass (container, image, configuration) over every node this often; route changes go out at once. */
 const FULL_PASS_MS = 30_000;
@@ -48,7 +48,7 @@ export function startEdges(ctx: Context, opts: { schedule?: boolean } = {}): Edg
       const table = given ?? currentTable();
       // Between full passes, an edge that already has these routes is not asked anything.
       const last = applied.get(nodeId);
-      if (!full && last && ctx.edges.get(nodeId)?.status === 'running' && last.hash === renderEdgeConfig(node.publicHost, table).hash) return;
+      if (!full && last && ctx.edges.get(nodeId)?.status === 'running' && last.hash === edgeConfigHash(node.publicHost, table)) return;
       const result = await syncEdge(ctx, nodeId, table, full ? undefined : last);
       ctx.edges.set(nodeId, result.status);
       if (result.applied) applied.set(nodeId, result.applied);

@@ -50,9 +50,10 @@ export async function syncEdge(ctx: Context, nodeId: string, table: EdgeTable, a
     }
     if (!current.running) await client.start(current.id);
 
-    const { config, hash } = renderEdgeConfig(node.publicHost, table);
+    const hash = edgeConfigHash(node.publicHost, table);
     if (applied?.containerId === current.id && applied.hash === hash) return { status: { status: 'running' }, applied };
-    await client.files(current.id).write(EDGE_CONFIG_DIR, fileTar('caddy.json', config));
+    // Readable by the edge alone: it holds the certificates' keys.
+    await client.files(current.id).write(EDGE_CONFIG_DIR, fileTar('caddy.json', JSON.stringify(edgeConfig(node.publicHost, table.routes, table.challenges))));
     await reload(client, current.id);
     return { status: { status: 'running' }, applied: { containerId: current.id, hash } };
   } catch (err) {
@@ -61,10 +62,19 @@ export async function syncEdge(ctx: Context, nodeId: string, table: EdgeTable, a
   }
 }
 
-/** The configuration a node's edge gets, and its hash (what tells whether an edge already has it). */
-export function renderEdgeConfig(publicHost: string, table: EdgeTable): { config: string; hash: string } {
-  const config = JSON.stringify(edgeConfig(publicHost, table.routes, table.challenges));
-  return { config, hash: createHash('sha256').update(config).digest('hex') };
+const digests = new WeakMap<EdgeTable, string>();
+
+/**
+ * What tells whether a node's edge already has its configuration: the table's digest (made
+ * once per table, however many nodes a pass has) and the node's address.
+ */
+export function edgeConfigHash(publicHost: string, table: EdgeTable): string {
+  let digest = digests.get(table);
+  if (!digest) {
+    digest = createHash('sha256').update(JSON.stringify(table)).digest('hex');
+    digests.set(table, digest);
+  }
+  return createHash('sha256').update(`${publicHost}\n${digest}`).digest('hex');
 }
 
 /** Loads the written configuration; a fresh edge may need a moment before its control socket answers. */
@@ -82,7 +92,7 @@ async function reload(client: ReturnType<Context['nodes']['get']>, containerId: 
 /** A tar holding one file, as Docker's archive API takes it. */
 function fileTar(name: string, content: string): Readable {
   const tar = pack();
-  tar.entry({ name, mode: 0o644 }, content);
+  tar.entry({ name, mode: 0o600 }, content);
   tar.finalize();
   return tar as unknown as Readable;
 }
