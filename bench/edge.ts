@@ -142,9 +142,10 @@ async function main(): Promise<void> {
     let applied = (await syncEdge(ctx, nodes[0]!, table, undefined)).applied;
     const apply: number[] = [];
     for (let i = 0; i < 7; i++) {
-      table.routes[table.routes.length - 1] = { host: `changed-${i}.bench.kura.test`, upstream: direct };
+      // A new table, as every pass of the edge loop makes (a table's digest is kept per table).
+      const changed = { ...table, routes: [...table.routes.slice(0, -1), { host: `changed-${i}.bench.kura.test`, upstream: direct }] };
       const t = performance.now();
-      const r = await syncEdge(ctx, nodes[0]!, table, applied);
+      const r = await syncEdge(ctx, nodes[0]!, changed, applied);
       apply.push(performance.now() - t);
       if (r.status.status !== 'running') throw new Error(`the edge refused 1,200 routes: ${r.status.message}`);
       applied = r.applied;
