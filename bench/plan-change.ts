@@ -7,11 +7,9 @@
  * The unavailability window is the longest stretch in which no probe got an answer.
  * Target: a disk change's downtime is no more than a move's (ratio <= 1).
  *
- * On one node the new container publishes the same host port the old one just gave up.
- * Connections tried while the port was unpublished leave the node refusing new ones for
- * about 0.85 s after the start; a plain `docker stop a && docker start b` on one port
- * shows the same with a probe running, and none without one. A move's target is another
- * node, which has seen no such tries.
+ * On one node the new container usually gets the old one's address; the rebuild has it
+ * announce itself to the node at once (see relocate.ts, announce), without which a probe
+ * saw about 0.85 s more downtime than a move.
  * Run: npm run bench:plan-change   (KURA_BENCH_ROUNDS, default 3)
  */
 import { startBenchPanel } from './panel.js';

@@ -33,6 +33,8 @@ export interface ContainerState {
   name: string;
   /** The id of the image it was made from. */
   imageId: string;
+  /** Its networks' gateways (the node's side of each bridge). */
+  gateways: string[];
   running: boolean;
   status: string;
   exitCode: number;
@@ -263,7 +265,8 @@ export class NodeClient {
       const c = await this.call('container inspect', () => this.api.getContainer(id).inspect());
       const hc = c.HostConfig as unknown as ContainerState['hostConfig'];
       return {
-        id: c.Id, name: c.Name.replace(/^\//, ''), imageId: c.Image, running: c.State.Running, status: c.State.Status, exitCode: c.State.ExitCode,
+        id: c.Id, name: c.Name.replace(/^\//, ''), imageId: c.Image,
+        gateways: Object.values(c.NetworkSettings?.Networks ?? {}).map((n) => n.Gateway).filter((g): g is string => !!g), running: c.State.Running, status: c.State.Status, exitCode: c.State.ExitCode,
         oomKilled: c.State.OOMKilled, labels: c.Config.Labels ?? {},
         hostConfig: { NanoCpus: hc.NanoCpus, Memory: hc.Memory, MemorySwap: hc.MemorySwap, PidsLimit: hc.PidsLimit },
         health: healthOf((c.State as { Health?: { Status?: string } }).Health?.Status),

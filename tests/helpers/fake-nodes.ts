@@ -89,7 +89,7 @@ export class FakeNode {
         const c = node.containers.get(id) ?? [...node.containers.values()].find((x) => x.name === id);
         if (!c) return null;
         const cid = [...node.containers].find(([, v]) => v === c)![0];
-        return { id: cid, name: c.name, imageId: String(c.spec.Image ?? ''), running: c.running, status: c.running ? 'running' : 'exited', exitCode: 0, oomKilled: false, labels: c.labels,
+        return { id: cid, name: c.name, imageId: String(c.spec.Image ?? ''), gateways: [], running: c.running, status: c.running ? 'running' : 'exited', exitCode: 0, oomKilled: false, labels: c.labels,
           health: null, hostConfig: { NanoCpus: c.spec.HostConfig?.NanoCpus ?? 0, Memory: c.spec.HostConfig?.Memory ?? 0,
             MemorySwap: c.spec.HostConfig?.MemorySwap ?? 0, PidsLimit: c.spec.HostConfig?.PidsLimit ?? 0 } } as ContainerState;
       },

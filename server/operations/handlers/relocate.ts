@@ -97,7 +97,7 @@ export async function relocate(ctx: Context, r: Relocation, step: StepContext<'m
     await dest.start(targetId);
     if (remove.length > 0) await removePaths(ctx, dest, targetId, remove);
     step.progress(90, 'checking the new container serves');
-    await verifyServing(dest, targetId, target.publicHost, r.ports);
+    await Promise.all([announce(ctx, dest, targetId), verifyServing(dest, targetId, target.publicHost, r.ports)]);
   } else if (remove.length > 0) {
     // A stopped environment stays stopped; paths to remove wait for a short start.
     await dest.start(targetId);
@@ -162,6 +162,26 @@ async function verifyServing(dest: NodeApi, containerId: string, host: string, p
   for (const port of ports.filter((x) => x.protocol === 'tcp')) await waitForPort(host, port.hostPort, SERVE_DEADLINE_MS);
   const still = await dest.inspect(containerId);
   if (!still?.running) throw new KuraError('internal', 'the environment stopped in its new container right after starting');
+}
+
+/**
+ * Has the new container send one packet to its gateway, so the node learns its address at
+ * once. It often has the old container's address, and a visitor's request that reached the
+ * node in the first instant after the start left the node's neighbour entry unresolved, to
+ * be retried a second later: a probe saw about 0.85 s more downtime on every rebuild on one
+ * node, the same with plain `docker stop` and `docker start`, and none after this. Best
+ * effort, as the container's own user, with the tools the container has (busybox nc, or
+ * bash); nothing depends on it.
+ */
+async function announce(ctx: Context, dest: NodeApi, containerId: string): Promise<void> {
+  try {
+    const state = await dest.inspect(containerId);
+    for (const gateway of state?.gateways ?? []) {
+      await dest.exec(containerId, ['sh', '-c', 'nc -w 1 "$1" 9 </dev/null 2>/dev/null || bash -c "exec 3<>/dev/tcp/$1/9" 2>/dev/null; true', 'sh', gateway], 3000);
+    }
+  } catch (err) {
+    ctx.log.warn({ container: containerId, err: errorMessage(err) }, 'the new container could not announce itself to its node');
+  }
 }
 
 /** Removes, in the new container, what the source had deleted: as the container's user, then as root for root's files. */
