@@ -18,6 +18,8 @@ export interface EdgeRoute {
    */
   next?: string;
   holdMs?: number;
+  /** The environment is stopped by its owner: a plain 503 says so instead of a proxy error. */
+  stopped?: boolean;
   /** The name's certificate (chain, leaf first) and key: with one, the name is served over HTTPS and HTTP redirects there. */
   tls?: { certPem: string; keyPem: string };
 }
@@ -31,6 +33,8 @@ export interface EdgeChallenge {
 
 /** The answer to a host name the edge does not serve: it names nobody. */
 export const UNKNOWN_HOST_BODY = 'Not found\n';
+/** The answer for a site whose environment is stopped. */
+export const STOPPED_BODY = 'This site is not running right now.\n';
 
 const NOT_FOUND = { handle: [{ handler: 'static_response', status_code: 404, headers: { 'Content-Type': ['text/plain; charset=utf-8'] }, body: UNKNOWN_HOST_BODY }] };
 
@@ -46,7 +50,9 @@ export function edgeConfig(publicHost: string, routes: readonly EdgeRoute[], cha
   const address = isIP(publicHost) === 6 ? `[${publicHost}]` : publicHost;
   const on = (port: number) => (isIP(publicHost) ? `${address}:${port}` : `:${port}`);
   const sorted = [...routes].sort((a, b) => a.host.localeCompare(b.host));
-  const proxy = (r: EdgeRoute) => ({ match: [{ host: [r.host] }], terminal: true, handle: [{
+  const stopped = (r: EdgeRoute) => ({ match: [{ host: [r.host] }], terminal: true,
+    handle: [{ handler: 'static_response', status_code: 503, headers: { 'Content-Type': ['text/plain; charset=utf-8'], 'Retry-After': ['60'] }, body: STOPPED_BODY }] });
+  const proxy = (r: EdgeRoute): object => (r.stopped ? stopped(r) : { match: [{ host: [r.host] }], terminal: true, handle: [{
     handler: 'reverse_proxy', upstreams: [r.upstream, ...(r.next && r.next !== r.upstream ? [r.next] : [])].map((dial) => ({ dial })),
     // During a switch a request is held, trying the old place first and then the new, until one answers.
     ...(r.holdMs ? { load_balancing: { selection_policy: { policy: 'first' }, try_duration: `${r.holdMs}ms`, try_interval: '100ms' } } : {}),

@@ -12,14 +12,16 @@ import { defaultHostname } from './views.js';
  */
 export function edgeRoutes(ctx: Context): EdgeRoute[] {
   const routes: EdgeRoute[] = [];
-  const upstreams = new Map<string, Pick<EdgeRoute, 'upstream' | 'next' | 'holdMs'>>();
+  const upstreams = new Map<string, Pick<EdgeRoute, 'upstream' | 'next' | 'holdMs' | 'stopped'>>();
   for (const node of ctx.repos.nodes.all()) {
     for (const env of ctx.repos.environments.byNode(node.id)) {
       if (env.state === 'deleting') continue;
       const http = env.ports.find((p) => p.name === 'http' && p.protocol === 'tcp');
       if (!http) continue;
       const address = isIP(node.publicHost) === 6 ? `[${node.publicHost}]` : node.publicHost;
-      const route = { upstream: `${address}:${http.hostPort}`, ...switching(ctx, env.id) };
+      // Stopped by its owner (not in the middle of an operation): a plain 503 says so.
+      const stopped = env.desiredState === 'stopped' && env.state === 'stopped' && ctx.repos.operations.openFor(env.id).length === 0;
+      const route = { upstream: `${address}:${http.hostPort}`, ...switching(ctx, env.id), ...(stopped ? { stopped: true } : {}) };
       upstreams.set(env.id, route);
       const host = defaultHostname(ctx, env);
       if (host) routes.push({ host, ...route });

@@ -75,6 +75,15 @@ describe('the edge', () => {
     const unknown = await httpVia(address(), `nobody-12345678.${BASE}`);
     expect(unknown).toEqual({ status: 404, body: 'Not found\n' });
 
+    // Stopped by its owner: a plain 503 that says so; started again, served again.
+    const stop = await panel.api('POST', `/environments/${env.id}/actions`, { action: 'stop' });
+    expect((await waitOperation(panel, stop.body.operation.id)).status).toBe('succeeded');
+    await until('the stopped page', async () => ((await httpVia(address(), env.hostname))?.status === 503 ? true : null), 15_000);
+    expect((await httpVia(address(), env.hostname))?.body).toBe('This site is not running right now.\n');
+    const start = await panel.api('POST', `/environments/${env.id}/actions`, { action: 'start' });
+    expect((await waitOperation(panel, start.body.operation.id)).status).toBe('succeeded');
+    await until('the site again', async () => ((await httpVia(address(), env.hostname))?.status === 200 ? true : null), 15_000);
+
     const gone = await panel.api('DELETE', `/environments/${env.id}`);
     expect((await waitOperation(panel, gone.body.operation.id)).status).toBe('succeeded');
     await until('the route to go', async () => ((await httpVia(address(), env.hostname))?.status === 404 ? true : null), 15_000);

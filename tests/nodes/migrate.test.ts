@@ -130,8 +130,9 @@ describe('migrate: an environment moves between lab nodes with its data', () => 
 
   it('avoids a host port that a container outside the panel publishes on the target', async () => {
     const env = await createEnvironment(panel, { name: 'dodger', templateId: 'static-site', planId: seed.planId, customerId: seed.customerId, nodeId: nodeIds[0] });
-    // The port the panel would choose on lab3 next, taken by someone else's container.
-    const [next] = panel.ctx.repos.environments.portsOn(nodeIds[2]!, panel.ctx.repos.environments.get(env.id)!.ports);
+    // The port the panel would choose on lab3 next (past any an earlier test left published there), taken by someone else's container.
+    const published = await panel.ctx.nodes.get(nodeIds[2]!).publishedPorts();
+    const [next] = panel.ctx.repos.environments.portsOn(nodeIds[2]!, panel.ctx.repos.environments.get(env.id)!.ports, published);
     await importBusybox(labNode(3));
     const foreign = (await docker(labNode(3), 'run', '-d', '--label', 'io.kura.test=foreign', '-p', `${next!.hostPort}:80`, 'busybox:lab', 'sleep', '600')).trim();
     try {

@@ -209,8 +209,8 @@ describe('an evacuation interrupted by a panel killed mid-way', () => {
     const res = await panel.api('POST', `/nodes/${nodeIds[0]}/evacuate`);
     expect(res.status).toBe(202);
     const opId = res.body.operation.id as string;
-    // SIGKILL the panel once the first move has ended: the others are running, queued or not started yet.
-    for (let i = 0; i < 600 && !/^1\/4/.test((await panel.api('GET', `/operations/${opId}`)).body.message); i++) {
+    // SIGKILL the panel once a move has ended but not all: the others are running, queued or not started yet.
+    for (let i = 0; i < 600 && !/^[123]\/4/.test((await panel.api('GET', `/operations/${opId}`)).body.message); i++) {
       await new Promise((r) => setTimeout(r, 25));
     }
     await panel.kill('SIGKILL');

@@ -6,7 +6,7 @@ import { containerName } from '../../server/docker/container-spec.js';
 import { docker, inspect, labNode, nodeBody } from '../helpers/lab.js';
 import { spawnPanel, type PanelProcess } from '../helpers/process.js';
 
-const PORT = 3919;
+const PORT = 3920;
 const MIB = 1048576;
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 

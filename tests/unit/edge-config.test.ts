@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { edgeBootConfig, edgeConfig, hostnameLabel, UNKNOWN_HOST_BODY } from '../../server/domain/edge.js';
+import { edgeBootConfig, edgeConfig, hostnameLabel, STOPPED_BODY, UNKNOWN_HOST_BODY } from '../../server/domain/edge.js';
 
 describe('the edge configuration', () => {
   it('routes each host name to its upstream on port 80 of the public address, and anything else to a plain 404', () => {
@@ -28,6 +28,12 @@ describe('the edge configuration', () => {
     const same = edgeConfig('10.0.0.1', [{ host: 'r.test', upstream: '10.0.0.1:20000', next: '10.0.0.1:20000', holdMs: 5000 }]) as any;
     expect(same.apps.http.servers.http.routes[0].handle[0].upstreams).toEqual([{ dial: '10.0.0.1:20000' }]);
     expect(same.apps.http.servers.http.routes[0].handle[0].load_balancing.try_duration).toBe('5000ms');
+  });
+
+  it('answers for a stopped site with a plain 503 that says so', () => {
+    const config = edgeConfig('10.0.0.1', [{ host: 'resting.test', upstream: '10.0.0.1:20000', stopped: true }]) as any;
+    expect(config.apps.http.servers.http.routes[0].handle[0]).toMatchObject({ handler: 'static_response', status_code: 503, body: STOPPED_BODY });
+    expect(STOPPED_BODY).toBe('This site is not running right now.\n');
   });
 
   it('keeps its control socket a file, never a network address, before and after the routes arrive', () => {
