@@ -14,6 +14,7 @@ import { auditRepo } from './repos/audit.js';
 import { fleetOverviewRepo } from './repos/fleet-overview.js';
 import { usageRepo } from './repos/usage.js';
 import { domainsRepo } from './repos/domains.js';
+import { sshKeysRepo } from './repos/ssh-keys.js';
 
 export interface Repos {
   db: Db;
@@ -32,6 +33,7 @@ export interface Repos {
   fleetOverview: ReturnType<typeof fleetOverviewRepo>;
   usage: ReturnType<typeof usageRepo>;
   domains: ReturnType<typeof domainsRepo>;
+  sshKeys: ReturnType<typeof sshKeysRepo>;
   settings: { get(key: string): string | undefined; set(key: string, value: string): void };
 }
 
@@ -56,6 +58,7 @@ export function repos(db: Db): Repos {
     fleetOverview: fleetOverviewRepo(db),
     usage: usageRepo(db),
     domains: domainsRepo(db),
+    sshKeys: sshKeysRepo(db),
     settings: {
       get: (key) => (getSetting.get(key) as { value: string } | undefined)?.value,
       set: (key, value) => void setSetting.run(key, value),

@@ -18,6 +18,7 @@ export const API_TAGS = [
     + 'and read their state, live usage, usage history, lifecycle history and logs. A customer token sees only its own.' },
   { name: 'domains', description: 'Customers\' own domain names on their environments: served by every node\'s edge once the owner proves control '
     + 'through DNS. A customer token sees only its own.' },
+  { name: 'ssh-keys', description: 'Customers\' SSH public keys, for SFTP into their environments. A customer token manages its own.' },
   { name: 'operations', description: 'The asynchronous work behind every 202 answer, with its progress and outcome. Wait on one, or follow the event stream.' },
   { name: 'events', description: 'A Server-Sent Events stream of operation and environment changes the caller may see.' },
   { name: 'fleet', description: 'Placement across the nodes. Admin only.' },

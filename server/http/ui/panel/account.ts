@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createToken, revokeToken } from '../../../services/customers.js';
 import { changePassword, setLanguage } from '../../../services/sessions.js';
+import { addSshKey, deleteSshKey } from '../../../services/ssh-keys.js';
 import { BadRequestError, KuraError } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { field, requireCustomerPage, signedIn } from '../web-request.js';
 
-/** Self-service: API tokens (customers), password and language (everyone). */
+/** Self-service: API tokens and SSH keys (customers), password and language (everyone). */
 export const accountPages = (ui: Ui) => async (app: FastifyInstance): Promise<void> => {
   const { ctx, i18n } = ui;
 
@@ -15,8 +16,9 @@ export const accountPages = (ui: Ui) => async (app: FastifyInstance): Promise<vo
     const tokens = active.principal.kind === 'customer'
       ? ctx.repos.tokens.byCustomer(active.principal.customerId).map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt }))
       : null;
+    const sshKeys = active.principal.kind === 'customer' ? ctx.repos.sshKeys.byCustomer(active.principal.customerId) : null;
     return page(request, reply, 'panel/account', i18n.t(request.web.lang, 'panel.account.title'),
-      { tokens, ...extra }, { status, nav: 'panel/account' });
+      { tokens, sshKeys, ...extra }, { status, nav: 'panel/account' });
   };
 
   app.get('/account', async (request, reply) => render(request, reply));
@@ -36,6 +38,26 @@ export const accountPages = (ui: Ui) => async (app: FastifyInstance): Promise<vo
     const active = requireCustomerPage(request);
     revokeToken(ctx, active.principal, request.params.id);
     request.auditNote = { action: 'token.revoke', resourceType: 'token', resourceId: request.params.id };
+    return reply.redirect('/panel/account', 303);
+  });
+
+  app.post('/account/ssh-keys', async (request, reply) => {
+    const active = requireCustomerPage(request);
+    const name = field(request.body, 'name').trim() || 'key';
+    try {
+      const key = addSshKey(ctx, active.principal, active.principal.customerId, name.slice(0, 100), field(request.body, 'publicKey'));
+      request.auditNote = { action: 'ssh-key.add', resourceType: 'ssh-key', resourceId: key.id, detail: `name=${key.name} fingerprint=${key.fingerprint}` };
+      return reply.redirect('/panel/account', 303);
+    } catch (err) {
+      if (!(err instanceof KuraError) || err.status >= 500) throw err;
+      return render(request, reply, { keyError: err.message }, err.status);
+    }
+  });
+
+  app.post<{ Params: { id: string } }>('/account/ssh-keys/:id/delete', async (request, reply) => {
+    const active = requireCustomerPage(request);
+    const key = deleteSshKey(ctx, active.principal, request.params.id);
+    request.auditNote = { action: 'ssh-key.delete', resourceType: 'ssh-key', resourceId: key.id, detail: `fingerprint=${key.fingerprint}` };
     return reply.redirect('/panel/account', 303);
   });
 
