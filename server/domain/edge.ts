@@ -31,6 +31,11 @@ export interface EdgeChallenge {
   keyAuthorization: string;
 }
 
+/** "host:port" as a proxy dials it: an IPv6 address in brackets. */
+export function dialAddress(host: string, port: number): string {
+  return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+}
+
 /** The answer to a host name the edge does not serve: it names nobody. */
 export const UNKNOWN_HOST_BODY = 'Not found\n';
 /** The answer for a site whose environment is stopped. */
@@ -47,8 +52,7 @@ const NOT_FOUND = { handle: [{ handler: 'static_response', status_code: 404, hea
  * last configuration it was given, so a restarted edge serves the same routes at once.
  */
 export function edgeConfig(publicHost: string, routes: readonly EdgeRoute[], challenges: readonly EdgeChallenge[] = []): object {
-  const address = isIP(publicHost) === 6 ? `[${publicHost}]` : publicHost;
-  const on = (port: number) => (isIP(publicHost) ? `${address}:${port}` : `:${port}`);
+  const on = (port: number) => (isIP(publicHost) ? dialAddress(publicHost, port) : `:${port}`);
   const sorted = [...routes].sort((a, b) => a.host.localeCompare(b.host));
   const stopped = (r: EdgeRoute) => ({ match: [{ host: [r.host] }], terminal: true,
     handle: [{ handler: 'static_response', status_code: 503, headers: { 'Content-Type': ['text/plain; charset=utf-8'], 'Retry-After': ['60'] }, body: STOPPED_BODY }] });

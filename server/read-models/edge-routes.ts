@@ -1,27 +1,30 @@
-import { isIP } from 'node:net';
-import type { EdgeChallenge, EdgeRoute } from '../domain/edge.js';
-import type { PortBinding } from '../domain/types.js';
-import { isKind } from '../db/repos/operations.js';
+import { dialAddress, type EdgeChallenge, type EdgeRoute } from '../domain/edge.js';
+import type { Environment, NodeRecord, PortBinding } from '../domain/types.js';
+import { isKind, type OperationRecord } from '../db/repos/operations.js';
 import type { Context } from '../core/context.js';
 import { defaultHostname } from './views.js';
 
 /**
  * What every node's edge serves: each environment's default hostname and the customer
  * domains proven for it, to its `http` port on the node it runs on. The same table goes to
- * every edge, so any node answers for any site.
+ * every edge, so any node answers for any site. It is made on every change the panel sees,
+ * so it reads the nodes and the open operations once, not per environment.
  */
 export function edgeRoutes(ctx: Context): EdgeRoute[] {
   const routes: EdgeRoute[] = [];
   const upstreams = new Map<string, Pick<EdgeRoute, 'upstream' | 'next' | 'holdMs' | 'stopped'>>();
-  for (const node of ctx.repos.nodes.all()) {
+  const nodes = new Map(ctx.repos.nodes.all().map((n) => [n.id, n]));
+  const open = new Map<string, OperationRecord[]>();
+  for (const op of ctx.repos.operations.open()) open.set(op.resource.id, [...(open.get(op.resource.id) ?? []), op]);
+  for (const node of nodes.values()) {
     for (const env of ctx.repos.environments.byNode(node.id)) {
       if (env.state === 'deleting') continue;
       const http = env.ports.find((p) => p.name === 'http' && p.protocol === 'tcp');
       if (!http) continue;
-      const address = isIP(node.publicHost) === 6 ? `[${node.publicHost}]` : node.publicHost;
+      const ops = open.get(env.id) ?? [];
       // Stopped by its owner (not in the middle of an operation): a plain 503 says so.
-      const stopped = env.desiredState === 'stopped' && env.state === 'stopped' && ctx.repos.operations.openFor(env.id).length === 0;
-      const route = { upstream: `${address}:${http.hostPort}`, ...switching(ctx, env.id), ...(stopped ? { stopped: true } : {}) };
+      const stopped = env.desiredState === 'stopped' && env.state === 'stopped' && ops.length === 0;
+      const route = { upstream: dialAddress(node.publicHost, http.hostPort), ...switching(nodes, env, ops), ...(stopped ? { stopped: true } : {}) };
       upstreams.set(env.id, route);
       const host = defaultHostname(ctx, env);
       if (host) routes.push({ host, ...route });
@@ -50,20 +53,19 @@ export const SWITCH_HOLD_MS = 5000;
  * operation chose one) and the hold, so a request that meets the short stop waits for the
  * new container instead of failing.
  */
-function switching(ctx: Context, envId: string): Partial<Pick<EdgeRoute, 'upstream' | 'next' | 'holdMs'>> {
-  for (const op of ctx.repos.operations.openFor(envId)) {
+function switching(nodes: ReadonlyMap<string, NodeRecord>, env: Environment, ops: readonly OperationRecord[]):
+  Partial<Pick<EdgeRoute, 'upstream' | 'next' | 'holdMs'>> {
+  for (const op of ops) {
     const target = isKind(op, 'migrate') ? op.params.targetNodeId : isKind(op, 'resize') ? op.params.rebuild?.targetNodeId : undefined;
     if (!target) continue;
-    const node = ctx.repos.nodes.get(target);
-    const env = ctx.repos.environments.get(envId);
-    const port = (op.checkpoint as { ports?: PortBinding[] }).ports?.find((p) => p.name === 'http')?.hostPort
-      ?? (target === env?.nodeId ? env.ports.find((p) => p.name === 'http')?.hostPort : undefined);
+    const node = nodes.get(target);
+    const checkpoint = op.checkpoint as { ports?: PortBinding[]; draining?: boolean };
+    const port = checkpoint.ports?.find((p) => p.name === 'http')?.hostPort
+      ?? (target === env.nodeId ? env.ports.find((p) => p.name === 'http')?.hostPort : undefined);
     if (!node || port === undefined) return { holdMs: SWITCH_HOLD_MS };
-    const address = isIP(node.publicHost) === 6 ? `[${node.publicHost}]` : node.publicHost;
-    const next = `${address}:${port}`;
+    const next = dialAddress(node.publicHost, port);
     // Once the source is about to stop, nothing more is sent to it: requests wait for the new place.
-    if ((op.checkpoint as { draining?: boolean }).draining) return { upstream: next, holdMs: SWITCH_HOLD_MS };
-    return { next, holdMs: SWITCH_HOLD_MS };
+    return checkpoint.draining ? { upstream: next, holdMs: SWITCH_HOLD_MS } : { next, holdMs: SWITCH_HOLD_MS };
   }
   return {};
 }
