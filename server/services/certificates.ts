@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { Resolver } from 'node:dns/promises';
 import { rootCertificates } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import * as acme from 'acme-client';
@@ -10,6 +9,7 @@ import { errorMessage } from '../lib/errors.js';
 import { nowIso } from '../lib/ids.js';
 import type { Context } from '../core/context.js';
 import { publishEnvironment } from './environment-state.js';
+import { dnsResolver } from './domains.js';
 
 /** After a failed order: 1 minute, doubling, at most a day, so the CA's rate limits are never reached by retries. */
 const FIRST_RETRY_MS = 60_000;
@@ -71,8 +71,7 @@ export async function obtainCertificate(ctx: Context, d: Domain): Promise<void> 
 
 /** True when the name resolves to a node's public address; otherwise what it resolves to, as a sentence. */
 async function pointsAtFleet(ctx: Context, name: string): Promise<true | string> {
-  const resolver = new Resolver({ timeout: 3000, tries: 2 });
-  if (ctx.config.dnsServers) resolver.setServers(ctx.config.dnsServers);
+  const resolver = dnsResolver(ctx);
   // A family without records is simply not there.
   const lookups = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
   const addresses = lookups.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));

@@ -112,8 +112,7 @@ export async function verifyDomain(ctx: Context, d: Domain): Promise<void> {
 
 /** True when DNS shows the proof; otherwise why not, as a sentence for the customer. */
 async function findProof(ctx: Context, d: Domain, hostname: string | null): Promise<true | string> {
-  const resolver = new Resolver({ timeout: DNS_TIMEOUT_MS, tries: 2 });
-  if (ctx.config.dnsServers) resolver.setServers(ctx.config.dnsServers);
+  const resolver = dnsResolver(ctx);
   const txtName = challengeName(d.asciiName);
   let txt: string;
   try {
@@ -140,6 +139,13 @@ function dnsFailure(err: unknown, type: string, name: string): string {
   if (code === 'ENODATA' || code === 'ENOTFOUND') return `there is no ${type} record at ${name}`;
   if (code === 'ETIMEOUT' || code === 'ECONNREFUSED') return `DNS did not answer for the ${type} record at ${name} (${code}); it is tried again`;
   return `DNS failed for the ${type} record at ${name} (${code})`;
+}
+
+/** The resolver the panel asks about customers' names: KURA_DNS_SERVERS, or the system's; a few seconds at most. */
+export function dnsResolver(ctx: Context): Resolver {
+  const resolver = new Resolver({ timeout: DNS_TIMEOUT_MS, tries: 2 });
+  if (ctx.config.dnsServers) resolver.setServers(ctx.config.dnsServers);
+  return resolver;
 }
 
 /** Names waiting for a check, a few at a time, soonest first. */
