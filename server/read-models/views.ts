@@ -62,8 +62,7 @@ export function edgeStatus(ctx: Context, nodeId: string): EdgeStatus {
 }
 
 /** A customer domain as the contract shapes it, with what to set in DNS and why the last check did not prove it. */
-export function domainView(ctx: Context, d: Domain) {
-  const env = ctx.repos.environments.get(d.environmentId);
+export function domainView(ctx: Context, d: Domain, env = ctx.repos.environments.get(d.environmentId)) {
   return {
     id: d.id, environmentId: d.environmentId, name: d.name, asciiName: d.asciiName, status: d.status,
     verification: { type: 'dns-txt' as const, name: challengeName(d.asciiName), value: d.verificationValue },

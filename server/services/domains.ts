@@ -7,7 +7,7 @@ import type { Domain, Principal } from '../domain/types.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../lib/errors.js';
 import { newId, nowIso } from '../lib/ids.js';
 import type { Context } from '../core/context.js';
-import { defaultHostname } from '../read-models/views.js';
+import { defaultHostname, domainView } from '../read-models/views.js';
 import { environmentFor } from './environments.js';
 import { publishEnvironment } from './environment-state.js';
 
@@ -19,8 +19,10 @@ const MAX_RECHECK_MS = 3600_000;
 const GIVE_UP_MS = 7 * 24 * 3600_000;
 const DNS_TIMEOUT_MS = 3000;
 
-export function listDomains(ctx: Context, who: Principal, environmentId: string): Domain[] {
-  return ctx.repos.domains.byEnvironment(environmentFor(ctx, who, environmentId).id);
+/** The environment's names as the API and the pages show them (the environment read once for all). */
+export function listDomains(ctx: Context, who: Principal, environmentId: string): ReturnType<typeof domainView>[] {
+  const env = environmentFor(ctx, who, environmentId);
+  return ctx.repos.domains.byEnvironment(env.id).map((d) => domainView(ctx, d, env));
 }
 
 /** The domain if the caller may see it; another customer's answers exactly like a missing one. */

@@ -13,7 +13,7 @@ export const domainRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (
     schema: { tags, operationId: 'listDomains', summary: 'The environment\'s own domain names', params: IdParams,
       description: 'Every name added to the environment, with its status and the DNS record that proves control. A customer token sees its own environments only.',
       response: { 200: page(Domain), ...errors(401, 404) } },
-  }, async (request) => ({ items: listDomains(ctx, principal(request), request.params.id).map((d) => domainView(ctx, d)), nextCursor: null }));
+  }, async (request) => ({ items: listDomains(ctx, principal(request), request.params.id), nextCursor: null }));
 
   app.post('/environments/:id/domains', {
     schema: { tags, operationId: 'addDomain', summary: 'Add a domain name to an environment', params: IdParams,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { environmentFor } from '../../../services/environments.js';
 import { addDomain, checkDomainNow, deleteDomain, domainFor, listDomains, uploadCertificate } from '../../../services/domains.js';
-import { defaultHostname, domainView } from '../../../read-models/views.js';
+import { defaultHostname } from '../../../read-models/views.js';
 import { KuraError } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
@@ -17,7 +17,7 @@ export const domainPages = (ui: Ui) => async (app: FastifyInstance): Promise<voi
     extra: { error?: string; value?: string; status?: number } = {}) => {
     const who = webPrincipal(request);
     const env = environmentFor(ctx, who, envId);
-    const domains = listDomains(ctx, who, env.id).map((d) => domainView(ctx, d));
+    const domains = listDomains(ctx, who, env.id);
     return page(request, reply, 'panel/domains', i18n.t(request.web.lang, 'panel.domains.title', { name: env.name }),
       { env, hostname: defaultHostname(ctx, env), domains, error: extra.error, value: extra.value },
       { nav: 'panel/environments', ...(extra.status ? { status: extra.status } : {}) });

@@ -5,7 +5,7 @@ import { environmentLogs, environmentStats } from '../../../services/environment
 import { usageHistory } from '../../../read-models/usage-history.js';
 import { customerEnvironments, environmentOverview } from '../../../read-models/environment-overview.js';
 import { planChoices } from '../../../read-models/plan-choices.js';
-import { defaultHostname, domainView } from '../../../read-models/views.js';
+import { defaultHostname } from '../../../read-models/views.js';
 import { listDomains } from '../../../services/domains.js';
 import { BadRequestError, customerErrorText, errorMessage } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
@@ -47,7 +47,7 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
       .catch((err: unknown) => `(${audience === 'admin' ? errorMessage(err) : customerErrorText(err, ctx.repos.nodes.names())})`);
     return page(request, reply, 'panel/environment', env.name, { ...environmentOverview(ctx, env, audience), logs, stateLabels: stateLabels(i18n, lang),
       planChoices: planChoices(ctx, env, audience), hostname: defaultHostname(ctx, env),
-      domains: listDomains(ctx, who, env.id).map((d) => domainView(ctx, d)) }, { nav: 'panel/environments', inlineStyles: true });
+      domains: listDomains(ctx, who, env.id) }, { nav: 'panel/environments', inlineStyles: true });
   });
 
   // Changing plan: the choices are on the environment's page; this page shows the difference and asks once more.
