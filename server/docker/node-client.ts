@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
-import type { EnvironmentHealth, Limits } from '../domain/types.js';
+import type { Limits } from '../domain/types.js';
 import { NodeCallError, NodeUnavailableError } from '../lib/errors.js';
 import { CircuitBreaker } from './breaker.js';
 import { NodeGate, type CallMode, type NodeCallLimits } from './node-gate.js';
-import { eventParser, healthOf, type ContainerEvent } from './container-events.js';
+import { eventParser, type ContainerEvent } from './container-events.js';
+import { containerState, type ContainerState } from './container-state.js';
 import { nodeError, isNotFound, isConflict } from './errors.js';
 import { LABEL, customerNetworkName, resourceLimits, MIB } from './container-spec.js';
 import type { UsageCounters } from '../domain/usage.js';
@@ -17,7 +18,7 @@ import { ContainerFiles } from './files.js';
 import { dockerClient, type NodeConnection } from './connections.js';
 
 export { parseEndpoint } from './connections.js';
-export type { NodeConnection, Shell, LogFollow, ExecResult, PanelImage };
+export type { NodeConnection, Shell, LogFollow, ExecResult, PanelImage, ContainerState };
 
 export interface NodeFacts {
   dockerVersion: string;
@@ -25,24 +26,6 @@ export interface NodeFacts {
   cpus: number;
   memoryMb: number;
   storageDriver: string;
-}
-
-export interface ContainerState {
-  id: string;
-  /** Docker's name for it, without the leading slash. */
-  name: string;
-  /** The id of the image it was made from. */
-  imageId: string;
-  /** Its networks' gateways (the node's side of each bridge). */
-  gateways: string[];
-  running: boolean;
-  status: string;
-  exitCode: number;
-  oomKilled: boolean;
-  labels: Record<string, string>;
-  hostConfig: { NanoCpus: number; Memory: number; MemorySwap: number; PidsLimit: number };
-  /** The template's health check's verdict; null when the container has none. */
-  health: EnvironmentHealth | null;
 }
 
 const CALL_TIMEOUT_MS = 15_000;
@@ -262,15 +245,7 @@ export class NodeClient {
 
   async inspect(id: string): Promise<ContainerState | null> {
     try {
-      const c = await this.call('container inspect', () => this.api.getContainer(id).inspect());
-      const hc = c.HostConfig as unknown as ContainerState['hostConfig'];
-      return {
-        id: c.Id, name: c.Name.replace(/^\//, ''), imageId: c.Image,
-        gateways: Object.values(c.NetworkSettings?.Networks ?? {}).map((n) => n.Gateway).filter((g): g is string => !!g), running: c.State.Running, status: c.State.Status, exitCode: c.State.ExitCode,
-        oomKilled: c.State.OOMKilled, labels: c.Config.Labels ?? {},
-        hostConfig: { NanoCpus: hc.NanoCpus, Memory: hc.Memory, MemorySwap: hc.MemorySwap, PidsLimit: hc.PidsLimit },
-        health: healthOf((c.State as { Health?: { Status?: string } }).Health?.Status),
-      };
+      return containerState(await this.call('container inspect', () => this.api.getContainer(id).inspect()));
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
