@@ -60,7 +60,7 @@ const f = (n: number, d = 2) => n.toFixed(d);
 
 async function main(): Promise<void> {
   const lab = await labUp({ nodes: 2 });
-  const { ctx, api, close } = await startBenchPanel(TOKEN, { KURA_EDGE: 'on', KURA_BASE_DOMAIN: 'bench.kura.test' });
+  const { ctx, api, succeeded, close } = await startBenchPanel(TOKEN, { KURA_EDGE: 'on', KURA_BASE_DOMAIN: 'bench.kura.test' });
   const docker = (i: number) => ctx.nodes.get(nodes[i]!);
   const nodes: string[] = [];
   const edges = startEdges(ctx);
@@ -75,14 +75,13 @@ async function main(): Promise<void> {
     const customer = await api('POST', '/customers', { name: 'Bench', email: 'bench-edge@example.com' });
     const create = async (name: string, node: number) => {
       const r = await api('POST', '/environments', { name, templateId: 'static-site', planId: plan.id, customerId: customer.id, nodeId: nodes[node] });
-      const op = await api('GET', `/operations/${r.operation.id}/wait?timeout=60`);
-      if (op.status !== 'succeeded') throw new Error(`create: ${op.error?.message}`);
-      return { env: await api('GET', `/environments/${r.environment.id}`), doneAt: performance.now() };
+      await succeeded(r.operation.id);
+      return api('GET', `/environments/${r.environment.id}`);
     };
     await edges.syncAll();
 
     // 1. Throughput and latency.
-    const { env: site } = await create('site', 0);
+    const site = await create('site', 0);
     const direct = `${site.endpoints[0].host}:${site.endpoints[0].port}`;
     for (let i = 0; i < 50 && (await get(address(0), site.hostname)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
     const runs: { direct: Awaited<ReturnType<typeof load>>; edge: Awaited<ReturnType<typeof load>> }[] = [];
@@ -114,7 +113,7 @@ async function main(): Promise<void> {
     }
 
     // 3. A move under a steady client through the other node's edge.
-    const { env: mover } = await create('mover', 0);
+    const mover = await create('mover', 0);
     await docker(0).exec(containerName(mover.id), ['sh', '-c', 'head -c 209715200 /dev/urandom > /srv/www/data.bin'], 120_000);
     const outcomes: { status: number; ms: number }[] = [];
     let visiting = true;
@@ -127,8 +126,7 @@ async function main(): Promise<void> {
     })();
     await new Promise((r) => setTimeout(r, 500));
     const started = await api('POST', `/environments/${mover.id}/migrate`, { nodeId: nodes[1] });
-    let moved = await api('GET', `/operations/${started.operation.id}/wait?timeout=60`);
-    if (moved.status === 'running' || moved.status === 'queued') moved = await api('GET', `/operations/${started.operation.id}/wait?timeout=60`);
+    const moved = await succeeded(started.operation.id);
     await new Promise((r) => setTimeout(r, 1000));
     visiting = false;
     await visitor;

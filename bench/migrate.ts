@@ -22,12 +22,7 @@ const median = (xs: number[]) => percentile(xs, 0.5);
 
 async function main(): Promise<void> {
   const lab = await labUp({ nodes: 2 });
-  const { ctx, api, close } = await startBenchPanel(TOKEN);
-  const wait = async (opId: string) => {
-    const op = await api('GET', `/operations/${opId}/wait?timeout=60`);
-    if (op.status !== 'succeeded') throw new Error(`operation ${op.kind} ${op.status}: ${op.error?.message}`);
-    return op;
-  };
+  const { ctx, api, succeeded: wait, close } = await startBenchPanel(TOKEN);
   const url = (env: any) => `http://${env.endpoints[0].host}:${env.endpoints[0].port}/probe.html`;
 
   try {

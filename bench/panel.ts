@@ -12,6 +12,8 @@ export interface BenchPanel {
   ctx: Context;
   /** Calls the API over real HTTP with the admin token; a 4xx or 5xx throws with the answer. */
   api(method: string, url: string, body?: unknown): Promise<any>;
+  /** Waits (up to 2 minutes) for an operation to succeed and answers it; any other end throws with its error. */
+  succeeded(operationId: string): Promise<any>;
   close(): Promise<void>;
 }
 
@@ -22,8 +24,14 @@ export async function startBenchPanel(token: string, env: Record<string, string>
     KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache', KURA_EDGE: 'off', ...env });
   const { app, ctx } = await buildApp({ config, background: false });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  return {
+  const panel: BenchPanel = {
     app, ctx,
+    async succeeded(operationId) {
+      let op = await panel.api('GET', `/operations/${operationId}/wait?timeout=60`);
+      if (op.status === 'queued' || op.status === 'running') op = await panel.api('GET', `/operations/${operationId}/wait?timeout=60`);
+      if (op.status !== 'succeeded') throw new Error(`operation ${op.kind} ${op.status}: ${op.error?.message}`);
+      return op;
+    },
     async api(method, url, body) {
       const res = await fetch(`${address}/api/v1${url}`, {
         method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -38,6 +46,7 @@ export async function startBenchPanel(token: string, env: Record<string, string>
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return panel;
 }
 
 /**
