@@ -14,6 +14,7 @@ import { readStats, readUsageCounters, type EnvironmentStats } from './stats.js'
 import { openShell, type Shell } from './shell.js';
 import type { PanelImage } from './panel-image.js';
 import { followLogs, readLogs, runExec, type ExecResult, type LogFollow, type OutputNode } from './container-output.js';
+import { FileAgent, archiveStream, readStream, writeStream, type FileAgentNode, type FileScope, type FileStream } from './file-agent.js';
 import { ContainerFiles } from './files.js';
 import { dockerClient, type NodeConnection } from './connections.js';
 
@@ -339,6 +340,19 @@ export class NodeClient {
     return new ContainerFiles({ api: this.api, bulk: this.bulk, call: (what, fn, ms, mode) => this.call(what, fn, ms, mode) }, id);
   }
 
+  /** A running container's files as the template's user, kept inside its data folder (see file-agent.ts). */
+  fileAgent(id: string, scope: FileScope): Promise<FileAgent> {
+    return FileAgent.open(this.fileNode(), id, scope);
+  }
+
+  /** One file's bytes in or out of a running container, or a folder as a .tar.gz, streamed. */
+  fileStream(id: string, scope: FileScope, how: { read: string; offset?: number } | { write: string; append?: boolean } | { archive: string }): Promise<FileStream> {
+    const node = this.fileNode();
+    if ('read' in how) return readStream(node, id, scope, how.read, how.offset ?? 0);
+    if ('write' in how) return writeStream(node, id, scope, how.write, how.append ? 'append' : 'truncate');
+    return archiveStream(node, id, scope, how.archive);
+  }
+
   /**
    * An interactive shell in a running container, as the container's own user (see
    * shell.ts); `tools` is the panel's image that ends the shell's processes on close.
@@ -354,6 +368,10 @@ export class NodeClient {
   /** Follows a container's stdout and stderr from now on; pausing the stream stops reading from the node. */
   async followLogs(id: string): Promise<LogFollow> {
     return followLogs(this.outputNode(), id, READ_TIMEOUT_MS);
+  }
+
+  private fileNode(): FileAgentNode {
+    return { name: this.name, api: this.api, attach: this.stream, call: (what, fn, ms) => this.call(what, fn, ms) };
   }
 
   private outputNode(): OutputNode {
