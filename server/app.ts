@@ -18,6 +18,7 @@ import { templateImages } from './templates/image-builder.js';
 import { UpdateBus } from './core/updates.js';
 import type { Context } from './core/context.js';
 import { bootstrapAccounts } from './services/bootstrap.js';
+import { closeFileAgents } from './services/files.js';
 import { startFleetWatch } from './loops/fleet-watch.js';
 import { startEdges, type Edges } from './loops/edge.js';
 import { startDomainChecks } from './loops/domain-checks.js';
@@ -141,6 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     await edges?.stop();
     await domainChecks?.stop();
     await certificates?.stop();
+    closeFileAgents(ctx);
     await runner.close();
     db.close();
   });

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -50,6 +51,10 @@ const ConfigSchema = Type.Object({
   /** Whether the panel runs its edge proxy on every node (on unless KURA_EDGE=off). */
   edge: Type.Boolean(),
   /** DNS servers ("ip" or "ip:port") asked when checking a customer's proof of a domain; the system's when unset. */
+  /** The SFTP endpoint's port on `host`; null (KURA_SFTP_PORT=off) runs none. */
+  sftpPort: Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Null()]),
+  /** The host name customers connect to for SFTP, as the panel shows it (default: HOST, or this machine's name when HOST is a wildcard). */
+  sftpHost: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }),
   dnsServers: Type.Optional(Type.Array(Type.String({ pattern: '^(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:]+\\])(:\\d{1,5})?$' }), { minItems: 1, maxItems: 8 })),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -79,6 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     acmeCaFile: env.KURA_ACME_CA_FILE ? path.resolve(env.KURA_ACME_CA_FILE) : undefined,
     acmeEmail: env.KURA_ACME_EMAIL || undefined,
     dnsServers: env.KURA_DNS_SERVERS ? env.KURA_DNS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    sftpPort: env.KURA_SFTP_PORT === 'off' ? null : number(env.KURA_SFTP_PORT, 2222),
+    sftpHost: env.KURA_SFTP_HOST || (['0.0.0.0', '::', '[::]'].includes(env.HOST ?? '') ? os.hostname() : env.HOST || '127.0.0.1'),
     edge: env.KURA_EDGE === undefined || env.KURA_EDGE === '' || env.KURA_EDGE === 'on' ? true : env.KURA_EDGE === 'off' ? false : (env.KURA_EDGE as unknown as boolean),
     trustProxy: env.KURA_TRUST_PROXY === undefined || env.KURA_TRUST_PROXY === '' ? false
       : env.KURA_TRUST_PROXY === 'true' ? true : env.KURA_TRUST_PROXY === 'false' ? false : env.KURA_TRUST_PROXY,
@@ -107,7 +114,7 @@ const ENV_NAMES: Record<string, string> = {
   '/templatesDir': 'KURA_TEMPLATES_DIR', '/debianMirror': 'KURA_DEBIAN_MIRROR',
   '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL', '/logFile': 'KURA_LOG_FILE',
   '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/baseDomain': 'KURA_BASE_DOMAIN (a DNS name such as sites.example.net)',
-  '/edge': 'KURA_EDGE (on or off)', '/acmeDirectory': 'KURA_ACME_DIRECTORY (an https:// URL)', '/acmeCaFile': 'KURA_ACME_CA_FILE',
+  '/edge': 'KURA_EDGE (on or off)', '/sftpPort': 'KURA_SFTP_PORT (1-65535, or off)', '/sftpHost': 'KURA_SFTP_HOST (a host name)', '/acmeDirectory': 'KURA_ACME_DIRECTORY (an https:// URL)', '/acmeCaFile': 'KURA_ACME_CA_FILE',
   '/acmeEmail': 'KURA_ACME_EMAIL (an email address)', '/dnsServers': 'KURA_DNS_SERVERS (comma-separated ip or ip:port)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
   '/rate/customer/perSecond': 'KURA_RATE_CUSTOMER_PER_SECOND', '/rate/customer/concurrent': 'KURA_RATE_CUSTOMER_CONCURRENT',
   '/rate/admin/perSecond': 'KURA_RATE_ADMIN_PER_SECOND', '/rate/admin/concurrent': 'KURA_RATE_ADMIN_CONCURRENT',

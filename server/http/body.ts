@@ -27,6 +27,8 @@ export function registerBodyRules(app: FastifyInstance): void {
       return;
     }
     if (request.is404 || request.body === undefined || schema !== undefined) return;
+    // A route that streams its raw body (a file upload) takes it as it comes.
+    if (request.body !== null && typeof (request.body as { pipe?: unknown }).pipe === 'function') return;
     // Forms are the web panel's, which reads its fields itself.
     if (request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) return;
     const b = request.body;

@@ -13,6 +13,7 @@ export function environmentView(ctx: Context, env: Environment, hosts?: Map<stri
     planId: env.planId, state: env.state, health: env.health, limits: env.limits, drift: env.drift,
     endpoints: env.ports.map((p) => ({ name: p.name, protocol: p.protocol, host, port: p.hostPort })),
     hostname: defaultHostname(ctx, env),
+    sftp: ctx.config.sftpPort === null ? null : { host: ctx.config.sftpHost, port: ctx.config.sftpPort, username: env.id },
     createdAt: env.createdAt, updatedAt: env.updatedAt,
   };
 }

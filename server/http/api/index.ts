@@ -18,6 +18,7 @@ import { mobilityRoutes } from './mobility.js';
 import { usageRoutes } from './usage.js';
 import { domainRoutes } from './domains.js';
 import { sshKeyRoutes } from './ssh-keys.js';
+import { fileRoutes } from './files.js';
 
 /** The provisioning API v1: every route behind a bearer token, each token within its limits. */
 export const apiV1 = (ctx: Context, limits: RequestLimits): FastifyPluginAsyncTypebox => async (app) => {
@@ -44,6 +45,7 @@ export const apiV1 = (ctx: Context, limits: RequestLimits): FastifyPluginAsyncTy
   await app.register(usageRoutes(ctx));
   await app.register(domainRoutes(ctx));
   await app.register(sshKeyRoutes(ctx));
+  await app.register(fileRoutes(ctx));
   await app.register(operationRoutes(ctx));
   await app.register(eventRoutes(ctx));
   await app.register(fleetRoutes(ctx));

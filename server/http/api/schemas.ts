@@ -103,6 +103,7 @@ export const Environment = Type.Object({
   }), Type.Null()], { description: 'how the container differs from what the panel wants, found by reconciliation' }),
   endpoints: Type.Array(Type.Object({ name: Type.String(), protocol: Type.String(), host: Type.Union([Type.String(), Type.Null()]), port: Type.Integer() })),
   hostname: Type.Union([Type.String(), Type.Null()], { description: 'the default hostname under KURA_BASE_DOMAIN, served by every node\'s edge; null without a base domain or an http port. Never reused' }),
+  sftp: Type.Union([Type.Object({ host: Type.String(), port: Type.Integer(), username: Type.String() }), Type.Null()], { description: 'where the environment\'s files are reached over SFTP: log in as username (the environment\'s id) with the customer\'s password or one of their SSH keys; null when the panel\'s SFTP endpoint is off' }),
   createdAt: Timestamp, updatedAt: Timestamp,
 });
 
