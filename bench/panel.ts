@@ -61,7 +61,7 @@ export async function spawnPanelProcess(o: { dataDir: string; token: string; por
   const panel = spawn(file!, args, {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, KURA_DATA_DIR: o.dataDir, KURA_ADMIN_TOKEN: o.token, PORT: String(o.port), KURA_LOG_LEVEL: 'error',
-      KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache', KURA_EDGE: 'off', ...o.env },
+      KURA_IMAGE_CACHE: process.env.KURA_IMAGE_CACHE ?? '/var/tmp/kura-image-cache', KURA_EDGE: 'off', KURA_SFTP_PORT: 'off', ...o.env },
   });
   for (let i = 0; ; i++) {
     try {

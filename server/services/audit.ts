@@ -4,7 +4,7 @@ import type { Context } from '../core/context.js';
 
 export interface AuditInput {
   principal: Principal | null;
-  via: 'api' | 'web';
+  via: 'api' | 'web' | 'sftp';
   ip: string;
   action: string;
   resourceType?: string | null;

@@ -15,7 +15,7 @@ export async function spawnPanel(dataDir: string, port: number): Promise<PanelPr
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: ADMIN_TOKEN, PORT: String(port), HOST: '127.0.0.1',
-      KURA_LOG_LEVEL: 'warn', KURA_IMAGE_CACHE: IMAGE_CACHE, KURA_EDGE: 'off' },
+      KURA_LOG_LEVEL: 'warn', KURA_IMAGE_CACHE: IMAGE_CACHE, KURA_EDGE: 'off', KURA_SFTP_PORT: 'off' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -12,7 +12,7 @@ import { ROOT } from '../../server/config.js';
 const FLOORS: string[][] = [
   ['main.ts', 'demo'],
   ['app.ts'],
-  ['http'],
+  ['http', 'sftp'],
   ['operations'],
   ['loops'],
   ['services'],

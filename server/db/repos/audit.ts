@@ -7,7 +7,7 @@ export interface AuditEntry {
   actorId: string | null;
   actorLabel: string;
   customerId: string | null;
-  via: 'api' | 'web';
+  via: 'api' | 'web' | 'sftp';
   ip: string;
   action: string;
   resourceType: string | null;
