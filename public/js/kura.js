@@ -122,6 +122,15 @@
     });
   }
 
+  // data-copy: a button that copies its text (an SFTP command) and says so.
+  document.addEventListener('click', function (e) {
+    var button = e.target.closest && e.target.closest('[data-copy]');
+    if (!button || !navigator.clipboard) return;
+    navigator.clipboard.writeText(button.getAttribute('data-copy')).then(function () {
+      button.textContent = button.getAttribute('data-copied');
+    });
+  });
+
   function bytes(n) {
     if (n < 1024) return n + ' B';
     if (n < 1048576) return (n / 1024).toFixed(1) + ' KiB';

@@ -14,7 +14,7 @@ const IDLE_MS = 30_000;
 /** Uploads and downloads one customer may run at once; more wait for none and are told to retry. */
 export const STREAMS_PER_CUSTOMER = 8;
 /** The largest file the panel's editor opens. */
-export const EDIT_MAX_BYTES = 1024 * 1024;
+export const EDIT_MAX_BYTES = 512 * 1024;
 
 interface Pooled {
   files: Promise<EnvironmentFiles>;

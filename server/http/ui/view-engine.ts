@@ -29,6 +29,7 @@ export function viewEngine(viewsDir: string, translator: Translator): typeof han
   hb.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
   /** MiB shown as MiB or GiB. */
   hb.registerHelper('mib', (v: unknown) => formatMib(Number(v)));
+  hb.registerHelper('bytes', (v: unknown) => formatBytes(Number(v)));
   hb.registerHelper('num', (v: unknown, digits: unknown) => formatNumber(Number(v), typeof digits === 'number' ? digits : 2));
   /** A change with its sign: "+0.5", "−256 MiB" (the caller shows "same" for 0). */
   hb.registerHelper('signed', (v: unknown) => `${Number(v) > 0 ? '+' : '−'}${formatNumber(Math.abs(Number(v)), 3)}`);
@@ -49,6 +50,14 @@ export function viewEngine(viewsDir: string, translator: Translator): typeof han
     return translator.t(rootLang(options), `common.state.${String(state)}`);
   });
   return hb;
+}
+
+/** A file's size: bytes under 1 KiB, then KiB, MiB, GiB. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return '—';
+  if (n < 1024) return `${n} B`;
+  const [value, unit] = n < 1048576 ? [n / 1024, 'KiB'] : n < 1073741824 ? [n / 1048576, 'MiB'] : [n / 1073741824, 'GiB'];
+  return `${formatNumber(value, value < 10 ? 1 : 0)} ${unit}`;
 }
 
 export function formatMib(mib: number): string {

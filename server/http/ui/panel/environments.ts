@@ -7,6 +7,7 @@ import { customerEnvironments, environmentOverview } from '../../../read-models/
 import { planChoices } from '../../../read-models/plan-choices.js';
 import { defaultHostname } from '../../../read-models/views.js';
 import { listDomains } from '../../../services/domains.js';
+import { sftpHostKey } from '../../../services/sftp-host-key.js';
 import { BadRequestError, customerErrorText, errorMessage } from '../../../lib/errors.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
@@ -47,7 +48,8 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
       .catch((err: unknown) => `(${audience === 'admin' ? errorMessage(err) : customerErrorText(err, ctx.repos.nodes.names())})`);
     return page(request, reply, 'panel/environment', env.name, { ...environmentOverview(ctx, env, audience), logs, stateLabels: stateLabels(i18n, lang),
       planChoices: planChoices(ctx, env, audience), hostname: defaultHostname(ctx, env),
-      domains: listDomains(ctx, who, env.id) }, { nav: 'panel/environments', inlineStyles: true });
+      domains: listDomains(ctx, who, env.id), hostKey: ctx.config.sftpPort === null ? null : sftpHostKey(ctx).fingerprint },
+    { nav: 'panel/environments', inlineStyles: true });
   });
 
   // Changing plan: the choices are on the environment's page; this page shows the difference and asks once more.
