@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildApp } from '../app.js';
+import { startSftp } from '../sftp/server.js';
+import { sftpHostKey } from '../services/sftp-host-key.js';
 import { loadConfig, ROOT } from '../config.js';
 import { labUp } from '../lab/lab.js';
 import { removeStaleDemo } from './stale.js';
@@ -34,8 +36,9 @@ async function main(): Promise<void> {
     ...process.env, KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: adminToken,
     KURA_ADMIN_EMAIL: 'admin@kura.example', KURA_ADMIN_PASSWORD: adminPassword,
   });
-  const { app } = await buildApp({ config });
+  const { app, ctx } = await buildApp({ config });
   const base = await app.listen({ port: config.port, host: config.host });
+  const sftp = config.sftpPort === null ? null : await startSftp(ctx, { host: config.host, port: config.sftpPort });
   const api = async (method: string, url: string, body?: unknown, token = adminToken) => {
     const res = await fetch(`${base}/api/v1${url}`, {
       method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -84,6 +87,8 @@ Kura is running.
   Environment "www" (static-site) is running: http://${site.host}:${site.port}/${env.hostname ? `
     and at its own name, through the edge on any node (${edges}; in production a wildcard DNS record points ${config.baseDomain} at the nodes):
     curl --resolve ${env.hostname}:80:${site.host} http://${env.hostname}/` : ''}
+  Files           ${sftp ? `sftp -P ${sftp.port} ${env.id}@${config.sftpHost}   (the customer's password above; host key ${sftpHostKey(ctx).fingerprint})
+                  or the file manager: ${base}/panel/environments/${env.id}/files` : 'SFTP is off (KURA_SFTP_PORT=off)'}
   Environment "debian" (debian-nginx, a Debian OS template) is being built: operation ${debian.operation.id}
 
 Try:
@@ -93,7 +98,7 @@ Try:
 Ctrl-C stops the panel. The lab nodes keep running; remove them with: npm run lab -- down
 `);
   const stop = () => {
-    app.close().then(() => process.exit(0), () => process.exit(1));
+    Promise.resolve(sftp?.close()).then(() => app.close()).then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
