@@ -21,19 +21,7 @@ export type PathCheck = { path: string } | { refused: string };
 export function apiPath(raw: string | undefined): PathCheck {
   const text = raw ?? '';
   if (text.startsWith('/')) return { refused: `"${shown(text)}" is absolute: paths are relative to the environment's data folder` };
-  const parts: string[] = [];
-  for (const part of text.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (parts.length === 0) return { refused: `"${shown(text)}" leads outside the environment's data folder` };
-      parts.pop();
-      continue;
-    }
-    const bad = badName(part);
-    if (bad) return { refused: bad };
-    parts.push(part);
-  }
-  return finish(parts);
+  return walk(text, () => ({ refused: `"${shown(text)}" leads outside the environment's data folder` }));
 }
 
 /**
@@ -41,10 +29,19 @@ export function apiPath(raw: string | undefined): PathCheck {
  * does, so `/index.html` and `index.html` are the same file and `/..` is `/`.
  */
 export function sftpPath(raw: string): PathCheck {
+  return walk(raw, () => null);
+}
+
+/** Resolves `.` and `..` by the words; `above` says what climbing out of the folder means (null: stay at its top). */
+function walk(text: string, above: () => PathCheck | null): PathCheck {
   const parts: string[] = [];
-  for (const part of raw.split('/')) {
+  for (const part of text.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') {
+      if (parts.length === 0) {
+        const refused = above();
+        if (refused) return refused;
+      }
       parts.pop();
       continue;
     }
@@ -52,7 +49,9 @@ export function sftpPath(raw: string): PathCheck {
     if (bad) return { refused: bad };
     parts.push(part);
   }
-  return finish(parts);
+  const path = parts.join('/');
+  if (Buffer.byteLength(path) > MAX_PATH_BYTES) return { refused: `the path is longer than ${MAX_PATH_BYTES} bytes` };
+  return { path };
 }
 
 /** How an SFTP client is shown a checked path. */
@@ -84,12 +83,6 @@ export function badName(name: string): string | null {
   if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `a file name may be at most ${MAX_NAME_BYTES} bytes long`;
   if (name === '.' || name === '..' || name.includes('/')) return `"${shown(name)}" is not a file name`;
   return null;
-}
-
-function finish(parts: string[]): PathCheck {
-  const path = parts.join('/');
-  if (Buffer.byteLength(path) > MAX_PATH_BYTES) return { refused: `the path is longer than ${MAX_PATH_BYTES} bytes` };
-  return { path };
 }
 
 /** A name as an error message quotes it: control characters escaped, and cut short. */

@@ -1,9 +1,9 @@
-import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../core/context.js';
 import { downloadFile, fileAction, listFiles, uploadFile } from '../../services/files.js';
 import { principal } from '../auth.js';
+import { bodyStream, rawBodyScope, sendDownload } from '../file-transfer.js';
 import { IdParams, Timestamp, errors } from './schemas.js';
 
 const PathQuery = Type.Object({
@@ -40,25 +40,18 @@ export const fileRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
         ...errors(400, 401, 404, 409, 429, 503) } },
   }, async (request, reply) => {
     const d = await downloadFile(ctx, principal(request), request.params.id, request.query.path, { archive: request.query.archive === true });
-    reply.header('content-type', d.kind === 'archive' ? 'application/gzip' : 'application/octet-stream');
-    reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(d.name)}`);
-    reply.header('x-content-type-options', 'nosniff');
-    if (d.size !== null) reply.header('content-length', d.size);
-    return reply.send(d.stream);
+    return sendDownload(reply, d);
   });
 
   // Any content type, streamed into the container: the body is never parsed nor held whole.
-  await app.register(async (raw) => {
-    raw.removeAllContentTypeParsers();
-    raw.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  await rawBodyScope(app, (raw) => {
     raw.put<{ Params: { id: string }; Querystring: { path?: string } }>('/environments/:id/files/content', {
       schema: { tags, operationId: 'writeFile', summary: 'Upload a file', params: IdParams, querystring: PathQuery,
         description: `Writes the raw body (any content type) to the file, creating or replacing it. The bytes arrive under a hidden name`
           + ` and replace the file only once all are there, so a cut upload or a full disk (409 quota_exceeded) leaves the old file. ${PATHS}`,
         response: { 204: { type: 'null', description: 'written' }, ...errors(400, 401, 404, 409, 429, 503) } },
     }, async (request, reply) => {
-      const body = request.body instanceof Readable ? request.body : Readable.from([]);
-      await uploadFile(ctx, principal(request), request.params.id, request.query.path, body);
+      await uploadFile(ctx, principal(request), request.params.id, request.query.path, bodyStream(request));
       request.auditNote = { action: 'file.write', resourceType: 'environment', resourceId: request.params.id, detail: `path=${request.query.path ?? ''}` };
       return reply.code(204).send();
     });

@@ -9,6 +9,7 @@ import { BadRequestError, KuraError, customerErrorText } from '../../../lib/erro
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { field, webPrincipal } from '../web-request.js';
+import { bodyStream, rawBodyScope, sendDownload } from '../../file-transfer.js';
 
 type FilesRoute = { Params: { id: string }; Querystring: { path?: string; archive?: string } };
 
@@ -51,21 +52,13 @@ export const filePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
   app.get<FilesRoute>('/environments/:id/files', async (request, reply) => render(request, reply));
 
   app.get<FilesRoute>('/environments/:id/files/download', async (request, reply) => {
-    const d = await downloadFile(ctx, webPrincipal(request), request.params.id, request.query.path, { archive: request.query.archive === '1' });
-    reply.header('content-type', d.kind === 'archive' ? 'application/gzip' : 'application/octet-stream');
-    reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(d.name)}`);
-    reply.header('x-content-type-options', 'nosniff');
-    if (d.size !== null) reply.header('content-length', d.size);
-    return reply.send(d.stream);
+    return sendDownload(reply, await downloadFile(ctx, webPrincipal(request), request.params.id, request.query.path, { archive: request.query.archive === '1' }));
   });
 
   // Uploads from files.js: the raw body streams into the environment, never parsed or held whole.
-  await app.register(async (raw) => {
-    raw.removeAllContentTypeParsers();
-    raw.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  await rawBodyScope(app, (raw) => {
     raw.put<FilesRoute>('/environments/:id/files/content', async (request, reply) => {
-      const body = request.body instanceof Readable ? request.body : Readable.from([]);
-      await uploadFile(ctx, webPrincipal(request), request.params.id, request.query.path, body);
+      await uploadFile(ctx, webPrincipal(request), request.params.id, request.query.path, bodyStream(request));
       request.auditNote = { action: 'file.write', resourceType: 'environment', resourceId: request.params.id, detail: `path=${request.query.path ?? ''}` };
       return reply.code(204).send();
     });
