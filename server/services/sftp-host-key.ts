@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import ssh2 from 'ssh2';
@@ -7,7 +8,7 @@ import type { Context } from '../core/context.js';
 export interface HostKey {
   /** The private key in OpenSSH's format, for the SSH server. */
   privateKey: string;
-  /** "ssh-ed25519 AAAA…", as a known_hosts line names it. */
+  /** "ecdsa-sha2-nistp256 AAAA…", as a known_hosts line names it. */
   publicKey: string;
   /** As ssh-keygen -l and an SSH client's first-connect question show it: "SHA256:…". */
   fingerprint: string;
@@ -17,7 +18,7 @@ const FILE = 'sftp-host-key';
 const loaded = new WeakMap<Context, HostKey>();
 
 /**
- * The SFTP endpoint's host key: made once (Ed25519) and kept in the data folder, sealed
+ * The SFTP endpoint's host key: made once (ECDSA P-256) and kept in the data folder, sealed
  * with the panel's secret key like its other secrets, so it survives restarts and a
  * customer's client can trust it after checking the fingerprint the panel shows.
  */
@@ -29,7 +30,9 @@ export function sftpHostKey(ctx: Context): HostKey {
   if (fs.existsSync(file)) {
     privateKey = ctx.secrets.open(fs.readFileSync(file, 'utf8').trim());
   } else {
-    privateKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+    // Made by OpenSSL through node:crypto: ssh2's own generator drops a leading zero byte of
+    // some Ed25519 keys (about 1 in 300), which it then cannot read back.
+    privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' }).toString();
     // Written beside and renamed, so a crash never leaves half a key.
     fs.writeFileSync(`${file}.new`, ctx.secrets.seal(privateKey), { mode: 0o600 });
     fs.renameSync(`${file}.new`, file);
