@@ -67,7 +67,8 @@ export class FileWriter {
     }
     if (offset !== this.position) throw jump();
     this.position += data.length;
-    this.held.push(Buffer.from(data));
+    // Kept without a copy: ssh2 gives each packet a buffer of its own and never reuses it.
+    this.held.push(data);
     this.heldBytes += data.length;
     // A small file waits for its close, to go in one command; a large one goes on in batches.
     if (this.stream ? this.heldBytes < BATCH_BYTES : this.heldBytes <= SMALL_FILE_BYTES && !this.append) return;
@@ -81,7 +82,7 @@ export class FileWriter {
         this.stream = await this.files.write(this.path, this.append);
         this.stream.stream.on('error', () => {});
       }
-      const batch = Buffer.concat(this.held);
+      const batch = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held);
       this.held = [];
       this.heldBytes = 0;
       await send(this.stream.stream, batch);

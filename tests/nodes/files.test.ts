@@ -202,6 +202,17 @@ describe('customer files over SFTP and the file API', () => {
     expect(r.code).not.toBe(0);
   });
 
+  it('throttles failed logins as the web login does: after five wrong passwords even the right one waits', async () => {
+    const env = await createEnvironment(panel, { name: 'guarded', templateId: 'static-site', planId: a.planId, customerId: a.customerId, nodeId });
+    for (let i = 0; i < 5; i++) {
+      expect((await alice.batch({ port: endpoint.port, user: env.id, password: `guess-${i}`, commands: ['ls'] })).code).not.toBe(0);
+    }
+    const right = await alice.batch({ port: endpoint.port, user: env.id, password: PASSWORD, commands: ['ls'] });
+    expect(right.code).not.toBe(0);
+    // The throttle is per address and account: the same customer's other environment is not locked by it.
+    expect((await alice.batch({ port: endpoint.port, user: site.id, password: PASSWORD, commands: ['ls'] })).code).toBe(0);
+  }, 60_000);
+
   it('suspending the customer ends an open session, and no new login gets in', async () => {
     const child = alice.interactive({ port: endpoint.port, user: site.id });
     let out = '';
