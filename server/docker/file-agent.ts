@@ -34,6 +34,8 @@ export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 /** Commands one agent may have waiting: a client that sends more is told to slow down. */
 const MAX_QUEUED = 256;
 const START_MS = 15_000;
+/** The longest one command may take (a listing of a huge folder, a deep delete). */
+const ANSWER_MS = 120_000;
 
 /**
  * A shell in the container that runs file commands one after another (file-scripts.ts),
@@ -71,7 +73,13 @@ export class FileAgent {
       return Promise.reject(new RateLimitedError(`more than ${MAX_QUEUED} file requests are waiting in this session`, 1));
     }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
+      // An answer that never comes (the customer's own tools can hang) ends the agent, not the caller's patience.
+      const timer = setTimeout(() => this.fail(new KuraError('internal', `the environment did not answer a file command within ${ANSWER_MS / 1000} s`)), ANSWER_MS);
+      timer.unref();
+      this.waiting.push({
+        resolve: (a) => { clearTimeout(timer); resolve(a); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
       const command = Buffer.from(`${op}\n${args.join('\n')}\n`);
       // One write: a command split over two small packets waits out the node's delayed ACK.
       this.socket.write(body && body.length > 0 ? Buffer.concat([command, body]) : command);
@@ -145,6 +153,9 @@ async function fileStream(node: FileAgentNode, id: string, scope: FileScope, scr
   // The process has exited once its output ends: a writer still sending must then fail at once,
   // not wait for a drain the node will never give.
   output.on('end', () => socket.destroy());
+  // A reader that gives up (a download cut off) closes the output: the process must not go on
+  // writing into a connection nobody reads.
+  output.on('close', () => socket.destroy());
   const ended = new Promise<void>((resolve) => {
     output.on('end', resolve);
     output.on('error', () => resolve());

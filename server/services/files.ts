@@ -78,13 +78,6 @@ export function closeFileAgents(ctx: Context): void {
   for (const [id, pooled] of [...agents]) drop(agents, id, pooled);
 }
 
-/** Closes an environment's pooled agent, as when it is deleted or moved. */
-export function forgetFileAgent(ctx: Context, environmentId: string): void {
-  const { agents } = stateOf(ctx);
-  const pooled = agents.get(environmentId);
-  if (pooled) drop(agents, environmentId, pooled);
-}
-
 function checked(raw: string | undefined, field = 'path'): string {
   const c = apiPath(raw);
   if ('refused' in c) throw new BadRequestError(c.refused, { field });

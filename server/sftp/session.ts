@@ -29,7 +29,11 @@ export function serveSftp(ctx: Context, sftp: SFTPWrapper, environmentId: string
   const handles = new Map<number, Handle>();
   let nextHandle = 1;
   let files: Promise<EnvironmentFiles> | null = null;
-  let idle = setTimeout(end, IDLE_MS);
+  let lastRequest = Date.now();
+  const idle = setInterval(() => {
+    if (Date.now() - lastRequest > IDLE_MS) end();
+  }, 60_000);
+  idle.unref();
   let allowedAt = 0;
 
   const open = (): Promise<EnvironmentFiles> => {
@@ -58,16 +62,17 @@ export function serveSftp(ctx: Context, sftp: SFTPWrapper, environmentId: string
   /** Runs a request: checks the session may go on, checks the path, answers any refusal. */
   const handle = <A extends unknown[]>(name: string, work: (reqid: number, ...args: A) => Promise<void>) => {
     sftp.on(name as 'OPEN', ((reqid: number, ...args: A) => {
-      clearTimeout(idle);
-      idle = setTimeout(end, IDLE_MS);
-      // Asked at most once a second: a large upload is thousands of requests, and the sweep ends sessions anyway.
       const now = Date.now();
-      if (now - allowedAt > 1000 && !allowed()) {
-        sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'this session has ended: the account is suspended or the environment deleted');
-        end();
-        return;
+      lastRequest = now;
+      // Asked at most once a second: a large upload is thousands of requests, and the sweep ends sessions anyway.
+      if (now - allowedAt > 1000) {
+        if (!allowed()) {
+          sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'this session has ended: the account is suspended or the environment deleted');
+          end();
+          return;
+        }
+        allowedAt = now;
       }
-      if (now - allowedAt > 1000) allowedAt = now;
       work(reqid, ...args).catch((err: unknown) => fail(reqid, err));
     }) as never);
   };
@@ -247,7 +252,7 @@ export function serveSftp(ctx: Context, sftp: SFTPWrapper, environmentId: string
   const finish = () => {
     if (ended) return;
     ended = true;
-    clearTimeout(idle);
+    clearInterval(idle);
     for (const h of handles.values()) {
       if (h.kind === 'read') h.reader.close();
       if (h.kind === 'write') h.writer.close();
