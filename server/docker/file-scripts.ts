@@ -68,6 +68,9 @@ to() {
 export const AGENT_SCRIPT = PRELUDE + `
 exec 2>&1
 m=$KURA_MARK
+# An upload the panel never finished (it was killed mid-way) leaves its hidden file: gone once
+# nothing has written to it for an hour. In the background, so a large tree costs no wait.
+find "$root/" -xdev -type f -name '.kura-upload-*' -mmin +60 -exec rm -f -- {} + >/dev/null 2>&1 &
 c_lstat() { at "$1" || return; ex "$p" || return 2; stat -c '%f %s %Y' -- "$p"; }
 c_stat() { to "$1" || return; ex "$t" || return 2; stat -c '%f %s %Y' -- "$t"; }
 c_list() {

@@ -151,6 +151,17 @@ describe('customer files over SFTP and the file API', () => {
     expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['file.mkdir', 'file.write', 'file.rename', 'file.delete']));
   });
 
+  it('a session clears what an upload cut off by a killed panel left, once it is an hour old', async () => {
+    await inContainer(site, 'sh', '-c', 'mkdir -p /srv/www/deep && touch -d @1000000000 /srv/www/deep/.kura-upload-0123456789ab && touch /srv/www/.kura-upload-fresh');
+    const r = await alice.batch({ port: endpoint.port, user: site.id, commands: ['ls'] });
+    expect(r.code, r.stderr).toBe(0);
+    await until('the stale upload is removed', async () =>
+      ((await dockerResult(node(), 'exec', containerName(site.id), 'test', '-e', '/srv/www/deep/.kura-upload-0123456789ab')).code !== 0 ? true : null), 10_000);
+    // One still being written (or just cut off) stays.
+    expect((await dockerResult(node(), 'exec', containerName(site.id), 'test', '-e', '/srv/www/.kura-upload-fresh')).code).toBe(0);
+    await inContainer(site, 'rm', '-rf', '/srv/www/deep', '/srv/www/.kura-upload-fresh');
+  });
+
   it('the file API refuses paths out of the data folder with 400 and changes nothing', async () => {
     await inContainer(site, 'ln', '-sfn', '/etc', '/srv/www/evil');
     const before = await inContainer(site, 'sh', '-c', 'ls -la /etc /srv/www | md5sum');
