@@ -22,6 +22,7 @@ import { closeFileAgents } from './services/files.js';
 import { startFleetWatch } from './loops/fleet-watch.js';
 import { startEdges, type Edges } from './loops/edge.js';
 import { startDomainChecks } from './loops/domain-checks.js';
+import { startPanelBackups } from './loops/panel-backup.js';
 import { startCertificates } from './loops/certificates.js';
 import { startUsageSampler, type UsageSampler } from './loops/usage-sampler.js';
 import { createMetrics } from './core/metrics.js';
@@ -119,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   let sampler: UsageSampler | null = null;
   let edges: Edges | null = null;
   let domainChecks: { stop(): Promise<void> } | null = null;
+  let panelBackups: { stop(): Promise<void> } | null = null;
   let certificates: { stop(): Promise<void> } | null = null;
   app.addHook('onReady', async () => {
     runner.recover();
@@ -133,6 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     if (deps.background !== false) sampler = startUsageSampler(ctx);
     if (deps.background !== false && config.edge) edges = startEdges(ctx);
     if (deps.background !== false) domainChecks = startDomainChecks(ctx);
+    if (deps.background !== false) panelBackups = startPanelBackups(ctx);
     if (deps.background !== false && config.acmeDirectory) certificates = startCertificates(ctx);
   });
   app.addHook('onClose', async () => {
@@ -141,6 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     await sampler?.stop();
     await edges?.stop();
     await domainChecks?.stop();
+    await panelBackups?.stop();
     await certificates?.stop();
     closeFileAgents(ctx);
     await runner.close();

@@ -55,6 +55,12 @@ const ConfigSchema = Type.Object({
   sftpPort: Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Null()]),
   /** The host name customers connect to for SFTP, as the panel shows it (default: HOST, or this machine's name when HOST is a wildcard). */
   sftpHost: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }),
+  /** Where the panel's own database and secrets are copied (default: panel-backups in the data folder; point it at another disk). */
+  panelBackupDir: Type.String({ minLength: 1 }),
+  /** Hours between copies of the panel's own data; 0 takes none. */
+  panelBackupHours: Type.Number({ minimum: 0, maximum: 24 * 30 }),
+  /** Copies kept, newest first. */
+  panelBackupKeep: Type.Integer({ minimum: 1, maximum: 1000 }),
   dnsServers: Type.Optional(Type.Array(Type.String({ pattern: '^(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:]+\\])(:\\d{1,5})?$' }), { minItems: 1, maxItems: 8 })),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -84,6 +90,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     acmeCaFile: env.KURA_ACME_CA_FILE ? path.resolve(env.KURA_ACME_CA_FILE) : undefined,
     acmeEmail: env.KURA_ACME_EMAIL || undefined,
     dnsServers: env.KURA_DNS_SERVERS ? env.KURA_DNS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    panelBackupDir: path.resolve(env.KURA_PANEL_BACKUP_DIR || path.join(dataDir, 'panel-backups')),
+    panelBackupHours: number(env.KURA_PANEL_BACKUP_HOURS, 24),
+    panelBackupKeep: number(env.KURA_PANEL_BACKUP_KEEP, 14),
     sftpPort: env.KURA_SFTP_PORT === 'off' ? null : number(env.KURA_SFTP_PORT, 2222),
     sftpHost: env.KURA_SFTP_HOST || (['0.0.0.0', '::', '[::]'].includes(env.HOST ?? '') ? os.hostname() : env.HOST || '127.0.0.1'),
     edge: env.KURA_EDGE === undefined || env.KURA_EDGE === '' || env.KURA_EDGE === 'on' ? true : env.KURA_EDGE === 'off' ? false : (env.KURA_EDGE as unknown as boolean),
@@ -114,7 +123,8 @@ const ENV_NAMES: Record<string, string> = {
   '/templatesDir': 'KURA_TEMPLATES_DIR', '/debianMirror': 'KURA_DEBIAN_MIRROR',
   '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL', '/logFile': 'KURA_LOG_FILE',
   '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/baseDomain': 'KURA_BASE_DOMAIN (a DNS name such as sites.example.net)',
-  '/edge': 'KURA_EDGE (on or off)', '/sftpPort': 'KURA_SFTP_PORT (1-65535, or off)', '/sftpHost': 'KURA_SFTP_HOST (a host name)', '/acmeDirectory': 'KURA_ACME_DIRECTORY (an https:// URL)', '/acmeCaFile': 'KURA_ACME_CA_FILE',
+  '/edge': 'KURA_EDGE (on or off)', '/sftpPort': 'KURA_SFTP_PORT (1-65535, or off)', '/sftpHost': 'KURA_SFTP_HOST (a host name)',
+  '/panelBackupDir': 'KURA_PANEL_BACKUP_DIR', '/panelBackupHours': 'KURA_PANEL_BACKUP_HOURS (0-720)', '/panelBackupKeep': 'KURA_PANEL_BACKUP_KEEP (1-1000)', '/acmeDirectory': 'KURA_ACME_DIRECTORY (an https:// URL)', '/acmeCaFile': 'KURA_ACME_CA_FILE',
   '/acmeEmail': 'KURA_ACME_EMAIL (an email address)', '/dnsServers': 'KURA_DNS_SERVERS (comma-separated ip or ip:port)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
   '/rate/customer/perSecond': 'KURA_RATE_CUSTOMER_PER_SECOND', '/rate/customer/concurrent': 'KURA_RATE_CUSTOMER_CONCURRENT',
   '/rate/admin/perSecond': 'KURA_RATE_ADMIN_PER_SECOND', '/rate/admin/concurrent': 'KURA_RATE_ADMIN_CONCURRENT',

@@ -34,13 +34,14 @@ export interface Repos {
   usage: ReturnType<typeof usageRepo>;
   domains: ReturnType<typeof domainsRepo>;
   sshKeys: ReturnType<typeof sshKeysRepo>;
-  settings: { get(key: string): string | undefined; set(key: string, value: string): void };
+  settings: { get(key: string): string | undefined; set(key: string, value: string): void; delete(key: string): void };
 }
 
 /** Every repository over one connection; statements are prepared once, here. */
 export function repos(db: Db): Repos {
   const getSetting = db.prepare('SELECT value FROM settings WHERE key = ?');
   const setSetting = db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  const deleteSetting = db.prepare('DELETE FROM settings WHERE key = ?');
   return {
     db,
     nodes: nodesRepo(db),
@@ -62,6 +63,7 @@ export function repos(db: Db): Repos {
     settings: {
       get: (key) => (getSetting.get(key) as { value: string } | undefined)?.value,
       set: (key, value) => void setSetting.run(key, value),
+      delete: (key) => void deleteSetting.run(key),
     },
   };
 }

@@ -10,7 +10,7 @@ import { ROOT } from '../../server/config.js';
  * panel and the lab; the lab uses only the bottom floors.)
  */
 const FLOORS: string[][] = [
-  ['main.ts', 'demo'],
+  ['main.ts', 'demo', 'cli'],
   ['app.ts'],
   ['http', 'sftp'],
   ['operations'],

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { fleetOverview } from '../../../read-models/fleet-overview.js';
+import { panelBackupStatus } from '../../../services/panel-backup.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 
@@ -15,8 +16,14 @@ export const dashboardPages = (ui: Ui) => async (app: FastifyInstance): Promise<
       envHot: n.environments.total >= n.environments.max,
     }));
     const a = overview.alerts;
-    const alertCount = a.offline.length + a.drift.total + a.ooms.length + a.failed.length + a.edges.length + a.certificates.length;
+    const backup = panelBackupStatus(ui.ctx);
+    // A failed last try, or no copy for twice the interval (the panel was down, or copies keep failing).
+    const stale = ui.ctx.config.panelBackupHours > 0 && backup.lastAt !== null
+      && Date.now() - Date.parse(backup.lastAt) > 2 * ui.ctx.config.panelBackupHours * 3600_000;
+    const panelBackup = backup.error || stale ? backup : null;
+    const alertCount = a.offline.length + a.drift.total + a.ooms.length + a.failed.length + a.edges.length + a.certificates.length
+      + (panelBackup ? 1 : 0);
     return page(request, reply, 'admin/dashboard', ui.i18n.t(request.web.lang, 'admin.dashboard.title'),
-      { ...overview, nodes, alertCount }, { nav: 'admin/dashboard' });
+      { ...overview, nodes, alertCount, panelBackup }, { nav: 'admin/dashboard' });
   });
 };
