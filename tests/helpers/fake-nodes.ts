@@ -91,7 +91,8 @@ export class FakeNode {
         const cid = [...node.containers].find(([, v]) => v === c)![0];
         return { id: cid, name: c.name, imageId: String(c.spec.Image ?? ''), gateways: [], running: c.running, status: c.running ? 'running' : 'exited', exitCode: 0, oomKilled: false, labels: c.labels,
           health: null, hostConfig: { NanoCpus: c.spec.HostConfig?.NanoCpus ?? 0, Memory: c.spec.HostConfig?.Memory ?? 0,
-            MemorySwap: c.spec.HostConfig?.MemorySwap ?? 0, PidsLimit: c.spec.HostConfig?.PidsLimit ?? 0 } } as ContainerState;
+            MemorySwap: c.spec.HostConfig?.MemorySwap ?? 0, PidsLimit: c.spec.HostConfig?.PidsLimit ?? 0 },
+          diskBytes: c.spec.HostConfig?.StorageOpt?.size ? Number(c.spec.HostConfig.StorageOpt.size) : null, nofile: null, published: [] } as ContainerState;
       },
       async diskUsage(id) { node.enter('diskUsage'); const c = node.container(id); return { rootFsBytes: c.diskBytes ?? 0, changedBytes: c.diskBytes ?? 0 }; },
       async rename(id, name) { node.enter('rename'); node.container(id).name = name; },
