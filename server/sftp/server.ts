@@ -18,6 +18,8 @@ const SESSIONS_TOTAL = 500;
 const SWEEP_MS = 2000;
 /** A connection that has not logged in by then is dropped. */
 const LOGIN_MS = 30_000;
+/** Connections that have not logged in yet, at once. */
+const PENDING_MAX = 200;
 
 export interface SftpEndpoint {
   port: number;
@@ -42,6 +44,7 @@ export async function startSftp(ctx: Context, o: { host: string; port: number })
   const throttle = new LoginThrottle();
   const live = new Set<Live>();
   let dummy: Promise<string> | null = null;
+  let pending = 0;
 
   const server = new ssh2.Server({
     hostKeys: [hostKey.privateKey],
@@ -50,17 +53,30 @@ export async function startSftp(ctx: Context, o: { host: string; port: number })
     algorithms: { cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr'] },
   }, (client, info) => {
     const ip = info.ip;
+    // Connections not yet logged in are bounded too: a flood of them cannot hold the panel's memory.
+    if (pending >= PENDING_MAX) {
+      client.end();
+      return;
+    }
+    pending++;
+    let counted = true;
+    const settle = () => {
+      if (counted) pending--;
+      counted = false;
+    };
     const loginTimer = setTimeout(() => client.end(), LOGIN_MS);
     let session: Live | null = null;
     client.on('error', () => {});
     client.on('close', () => {
       clearTimeout(loginTimer);
+      settle();
       if (session) live.delete(session);
     });
     client.on('authentication', (auth) => {
       void authenticate(auth, ip).then((who) => {
         if (!who) return;
         clearTimeout(loginTimer);
+        settle();
         session = { client, ...who };
         live.add(session);
       }, (err) => {
