@@ -144,6 +144,31 @@ export async function downloadFile(ctx: Context, who: Principal, id: string, raw
   }
 }
 
+/**
+ * A file the editor may open: UTF-8 text of at most EDIT_MAX_BYTES, with its checked path.
+ * A larger file, or bytes that are not text (a NUL, invalid UTF-8), are refused with the reason.
+ */
+export async function readTextFile(ctx: Context, who: Principal, id: string, rawPath: string | undefined): Promise<{ path: string; text: string }> {
+  const path = checked(rawPath);
+  const d = await downloadFile(ctx, who, id, path, { maxBytes: EDIT_MAX_BYTES });
+  const chunks: Buffer[] = [];
+  for await (const c of d.stream) chunks.push(c as Buffer);
+  const bytes = Buffer.concat(chunks);
+  try {
+    if (bytes.includes(0)) throw new TypeError('a NUL byte');
+    return { path, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    throw new NotTextError(path);
+  }
+}
+
+/** A file the editor does not open: not UTF-8 text. */
+export class NotTextError extends BadRequestError {
+  constructor(readonly path: string) {
+    super(`${path} is not UTF-8 text, so the editor does not open it: download it instead`, { field: 'path' });
+  }
+}
+
 function watch(stream: FileStream, release: () => void): void {
   stream.output.once('close', release);
   stream.output.once('end', release);

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { apiPath, baseName, crumbs, parentOf } from '../../../domain/file-paths.js';
 import { environmentFor } from '../../../services/environments.js';
-import { EDIT_MAX_BYTES, downloadFile, fileAction, listFiles, uploadFile } from '../../../services/files.js';
+import { EDIT_MAX_BYTES, NotTextError, downloadFile, fileAction, listFiles, readTextFile, uploadFile } from '../../../services/files.js';
 import { sftpHostKey } from '../../../services/sftp-host-key.js';
 import { environmentView } from '../../../read-models/views.js';
 import { BadRequestError, KuraError, customerErrorText } from '../../../lib/errors.js';
@@ -99,28 +99,21 @@ export const filePages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
   });
 
   // The editor: UTF-8 text up to EDIT_MAX_BYTES; anything else is refused with the reason.
+  // The editor: UTF-8 text up to EDIT_MAX_BYTES; anything else is refused on the folder's page, with the reason.
   app.get<FilesRoute>('/environments/:id/files/edit', async (request, reply) => {
     const who = webPrincipal(request);
     const env = environmentFor(ctx, who, request.params.id);
-    const d = await downloadFile(ctx, who, env.id, request.query.path, { maxBytes: EDIT_MAX_BYTES });
-    const chunks: Buffer[] = [];
-    for await (const c of d.stream) chunks.push(c as Buffer);
-    const bytes = Buffer.concat(chunks);
-    const path = apiPath(request.query.path);
-    const file = 'path' in path ? path.path : '';
-    let text: string | null = null;
+    let file: { path: string; text: string };
     try {
-      if (!bytes.includes(0)) text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      text = null;
+      file = await readTextFile(ctx, who, env.id, request.query.path);
+    } catch (err) {
+      if (!(err instanceof NotTextError)) throw err;
+      request.query.path = parentOf(err.path);
+      return render(request, reply, { error: t(request, 'panel.files.notText', { name: err.path }), status: 400 });
     }
-    if (text === null) {
-      request.query.path = parentOf(file);
-      return render(request, reply, { error: t(request, 'panel.files.notText', { name: file }), status: 400 });
-    }
-    return page(request, reply, 'panel/file-edit', t(request, 'panel.files.editTitle', { name: baseName(file) }), {
-      env: environmentView(ctx, env), path: file, text, backUrl: filesUrl(env.id, parentOf(file)),
-      saveUrl: `/panel/environments/${env.id}/files/content?path=${encodeURIComponent(file)}`,
+    return page(request, reply, 'panel/file-edit', t(request, 'panel.files.editTitle', { name: baseName(file.path) }), {
+      env: environmentView(ctx, env), path: file.path, text: file.text, backUrl: filesUrl(env.id, parentOf(file.path)),
+      saveUrl: `/panel/environments/${env.id}/files/content?path=${encodeURIComponent(file.path)}`,
     }, { nav: 'panel/environments' });
   });
 
