@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { loadConfig, ConfigError } from '../config.js';
-import { openDatabase } from '../db/connection.js';
+import { openDatabase, storedPanelId } from '../db/connection.js';
 import { errorMessage } from '../lib/errors.js';
 import { backupPanel, panelBackups, PanelBackupError, restorePanel, verifyPanelBackup } from '../services/panel-backup.js';
 
@@ -21,9 +21,10 @@ async function main(argv: string[]): Promise<void> {
   const force = argv.includes('--force');
   switch (command) {
     case 'now': {
-      const db = openDatabase(path.join(config.dataDir, 'kura.db'));
+      const file = path.join(config.dataDir, 'kura.db');
+      const panelId = storedPanelId(file) ?? null;
+      const db = openDatabase(file);
       try {
-        const panelId = (db.prepare("SELECT value FROM settings WHERE key = 'panel_id'").get() as { value: string } | undefined)?.value ?? null;
         const b = await backupPanel({ db, dataDir: config.dataDir, panelId }, config.panelBackupDir, config.panelBackupKeep);
         console.log(`copied to ${b.dir} (${Object.keys(b.manifest.files).join(', ')}; integrity_check ok)`);
       } finally {
