@@ -2,9 +2,9 @@ import { LABEL, MIB, containerName } from '../docker/container-spec.js';
 import type { ContainerState } from '../docker/container-state.js';
 import type { Limits, NodeRecord } from '../domain/types.js';
 import { errorMessage } from '../lib/errors.js';
-import { newId } from '../lib/ids.js';
 import type { Context } from '../core/context.js';
 import { registerNode, type RegisterNodeInput } from './nodes.js';
+import { createPlan } from './plans.js';
 
 /** What a recovery did, and what it could not: the operator's checklist. */
 export interface RecoveryReport {
@@ -80,9 +80,8 @@ export async function recoverFromNodes(ctx: Context, nodes: RegisterNodeInput[],
     const key = JSON.stringify(limits);
     let planId = plans.get(key);
     if (!planId) {
-      planId = newId('plan');
       const name = `recovered-${limits.cpus}cpu-${limits.memoryMb}m-${limits.diskMb}d-${plans.size + 1}`;
-      ctx.repos.plans.insert({ id: planId, name, ...limits, selectable: false });
+      planId = createPlan(ctx, { name, ...limits, selectable: false }).id;
       plans.set(key, planId);
       report.plans.push(name);
     }
