@@ -68,3 +68,18 @@ export async function verifyPassword(password: string, stored: string): Promise<
     { N: Number(n), r: Number(r), p: Number(p), maxmem: SCRYPT.maxmem });
   return timingSafeEqual(expected, actual);
 }
+
+/** A scrypt hash of a random password, to check against when there is no account. */
+let dummyHash: Promise<string> | null = null;
+
+/**
+ * Checks a password against a stored hash; with none (no such account, or one without a
+ * password) it checks against a made-up hash and answers false, so both take scrypt's time
+ * and the answer's timing does not tell whether the account exists.
+ */
+export async function verifyPasswordOrNone(password: string, stored: string | null | undefined): Promise<boolean> {
+  if (stored) return verifyPassword(password, stored);
+  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  await verifyPassword(password, await dummyHash);
+  return false;
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Lang, Principal } from '../domain/types.js';
 import type { SessionKind, SessionRecord } from '../db/repos/sessions.js';
 import { BadRequestError, KuraError } from '../lib/errors.js';
-import { hashPassword, hashToken, verifyPassword } from '../lib/secrets.js';
+import { hashPassword, hashToken, verifyPassword, verifyPasswordOrNone } from '../lib/secrets.js';
 import { nowIso } from '../lib/ids.js';
 import type { Context } from '../core/context.js';
 
@@ -28,9 +28,6 @@ export interface ActiveSession {
   principal: Principal;
 }
 
-/** A scrypt hash to compare against when the email is unknown, so both cases take the same time. */
-let dummyHash: Promise<string> | null = null;
-
 /**
  * Checks an email and password against the admins, then the customers. The answer never
  * says which part was wrong. A suspended customer may still log in and see why.
@@ -47,8 +44,7 @@ export async function checkLogin(ctx: Context, email: string, password: string):
     const login = ctx.repos.customers.login(customer.id);
     return { kind: 'customer', id: customer.id, email: customer.email, name: customer.name, language: login?.language ?? null };
   }
-  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
-  await verifyPassword(password, await dummyHash);
+  await verifyPasswordOrNone(password, null);
   return null;
 }
 

@@ -4,7 +4,7 @@ import ssh2 from 'ssh2';
 import type { AuthContext, Connection } from 'ssh2';
 import type { Principal } from '../domain/types.js';
 import { errorMessage } from '../lib/errors.js';
-import { hashPassword, verifyPassword } from '../lib/secrets.js';
+import { verifyPasswordOrNone } from '../lib/secrets.js';
 import { audit } from '../services/audit.js';
 import { LoginThrottle } from '../services/login-throttle.js';
 import { sftpHostKey } from '../services/sftp-host-key.js';
@@ -43,7 +43,6 @@ export async function startSftp(ctx: Context, o: { host: string; port: number })
   const hostKey = sftpHostKey(ctx);
   const throttle = new LoginThrottle();
   const live = new Set<Live>();
-  let dummy: Promise<string> | null = null;
   let pending = 0;
 
   const server = new ssh2.Server({
@@ -132,8 +131,7 @@ export async function startSftp(ctx: Context, o: { host: string; port: number })
     };
     if (auth.method === 'password') {
       const hash = customer ? ctx.repos.customers.login(customer.id)?.passwordHash : null;
-      const ok = hash ? await verifyPassword(auth.password, hash)
-        : (await verifyPassword(auth.password, await (dummy ??= hashPassword('not-a-password-anyone-has'))), false);
+      const ok = await verifyPasswordOrNone(auth.password, hash);
       if (!env || !customer) return refuse('unknown environment', true);
       if (!ok) return refuse('wrong password', true);
     } else {
