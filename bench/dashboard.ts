@@ -14,6 +14,7 @@ import { loadConfig } from '../server/config.js';
 import { newId, nowIso } from '../server/lib/ids.js';
 import { hashPassword } from '../server/lib/secrets.js';
 import { percentile } from './figures.js';
+import { DEFAULT_BACKUP_POLICY } from '../server/domain/backups.js';
 
 const NODES = 40;
 const PER_NODE = 30;
@@ -29,7 +30,7 @@ const { repos } = ctx;
 
 // 40 nodes, 40 customers, 1200 environments; a few offline nodes, drifted environments, OOMs and failed operations.
 const planId = newId('plan');
-repos.plans.insert({ id: planId, name: 'bench', cpus: 0.5, memoryMb: 256, swapMb: 0, diskMb: 1024, pids: 128, nofile: 4096, selectable: false });
+repos.plans.insert({ id: planId, name: 'bench', cpus: 0.5, memoryMb: 256, swapMb: 0, diskMb: 1024, pids: 128, nofile: 4096, selectable: false, backups: DEFAULT_BACKUP_POLICY });
 const customers = Array.from({ length: NODES }, (_, i) => repos.customers.insert({ id: newId('cus'), name: `Customer ${i}`,
   email: `c${i}@bench.example`, passwordHash: null, limits: { environments: null, cpus: null, memoryMb: null, diskMb: null } }));
 repos.db.transaction(() => {

@@ -23,6 +23,7 @@ import { startFleetWatch } from './loops/fleet-watch.js';
 import { startEdges, type Edges } from './loops/edge.js';
 import { startDomainChecks } from './loops/domain-checks.js';
 import { startPanelBackups } from './loops/panel-backup.js';
+import { startBackupLoop } from './loops/backups.js';
 import { startCertificates } from './loops/certificates.js';
 import { startUsageSampler, type UsageSampler } from './loops/usage-sampler.js';
 import { createMetrics } from './core/metrics.js';
@@ -121,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   let edges: Edges | null = null;
   let domainChecks: { stop(): Promise<void> } | null = null;
   let panelBackups: { stop(): Promise<void> } | null = null;
+  let backups: { stop(): Promise<void> } | null = null;
   let certificates: { stop(): Promise<void> } | null = null;
   app.addHook('onReady', async () => {
     runner.recover();
@@ -136,6 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     if (deps.background !== false && config.edge) edges = startEdges(ctx);
     if (deps.background !== false) domainChecks = startDomainChecks(ctx);
     if (deps.background !== false) panelBackups = startPanelBackups(ctx);
+    if (deps.background !== false) backups = startBackupLoop(ctx);
     if (deps.background !== false && config.acmeDirectory) certificates = startCertificates(ctx);
   });
   app.addHook('onClose', async () => {
@@ -145,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
     await edges?.stop();
     await domainChecks?.stop();
     await panelBackups?.stop();
+    await backups?.stop();
     await certificates?.stop();
     closeFileAgents(ctx);
     await runner.close();

@@ -61,6 +61,12 @@ const ConfigSchema = Type.Object({
   panelBackupHours: Type.Number({ minimum: 0, maximum: 24 * 30 }),
   /** Copies kept, newest first. */
   panelBackupKeep: Type.Integer({ minimum: 1, maximum: 1000 }),
+  /** Where environments' backups live: one restic repository per customer under this folder. */
+  backupRepository: Type.String({ minLength: 1 }),
+  /** Days a deleted environment's backups are kept, restorable into a new environment. */
+  backupGraceDays: Type.Number({ minimum: 0, maximum: 3650 }),
+  /** How often every repository is checked (restic check), in hours; 0 never. */
+  backupCheckHours: Type.Number({ minimum: 0, maximum: 24 * 30 }),
   dnsServers: Type.Optional(Type.Array(Type.String({ pattern: '^(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:]+\\])(:\\d{1,5})?$' }), { minItems: 1, maxItems: 8 })),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -93,6 +99,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     panelBackupDir: path.resolve(env.KURA_PANEL_BACKUP_DIR || path.join(dataDir, 'panel-backups')),
     panelBackupHours: number(env.KURA_PANEL_BACKUP_HOURS, 24),
     panelBackupKeep: number(env.KURA_PANEL_BACKUP_KEEP, 14),
+    backupRepository: path.resolve(env.KURA_BACKUP_REPOSITORY || path.join(dataDir, 'backups')),
+    backupGraceDays: number(env.KURA_BACKUP_GRACE_DAYS, 7),
+    backupCheckHours: number(env.KURA_BACKUP_CHECK_HOURS, 24),
     sftpPort: env.KURA_SFTP_PORT === 'off' ? null : number(env.KURA_SFTP_PORT, 2222),
     sftpHost: env.KURA_SFTP_HOST || (['0.0.0.0', '::', '[::]'].includes(env.HOST ?? '') ? os.hostname() : env.HOST || '127.0.0.1'),
     edge: env.KURA_EDGE === undefined || env.KURA_EDGE === '' || env.KURA_EDGE === 'on' ? true : env.KURA_EDGE === 'off' ? false : (env.KURA_EDGE as unknown as boolean),
@@ -124,7 +133,7 @@ const ENV_NAMES: Record<string, string> = {
   '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL', '/logFile': 'KURA_LOG_FILE',
   '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/baseDomain': 'KURA_BASE_DOMAIN (a DNS name such as sites.example.net)',
   '/edge': 'KURA_EDGE (on or off)', '/sftpPort': 'KURA_SFTP_PORT (1-65535, or off)', '/sftpHost': 'KURA_SFTP_HOST (a host name)',
-  '/panelBackupDir': 'KURA_PANEL_BACKUP_DIR', '/panelBackupHours': 'KURA_PANEL_BACKUP_HOURS (0-720)', '/panelBackupKeep': 'KURA_PANEL_BACKUP_KEEP (1-1000)', '/acmeDirectory': 'KURA_ACME_DIRECTORY (an https:// URL)', '/acmeCaFile': 'KURA_ACME_CA_FILE',
+  '/panelBackupDir': 'KURA_PANEL_BACKUP_DIR', '/panelBackupHours': 'KURA_PANEL_BACKUP_HOURS (0-720)', '/panelBackupKeep': 'KURA_PANEL_BACKUP_KEEP (1-1000)', '/backupRepository': 'KURA_BACKUP_REPOSITORY', '/backupGraceDays': 'KURA_BACKUP_GRACE_DAYS (0-3650)', '/backupCheckHours': 'KURA_BACKUP_CHECK_HOURS (0-720)', '/acmeDirectory': 'KURA_ACME_DIRECTORY (an https:// URL)', '/acmeCaFile': 'KURA_ACME_CA_FILE',
   '/acmeEmail': 'KURA_ACME_EMAIL (an email address)', '/dnsServers': 'KURA_DNS_SERVERS (comma-separated ip or ip:port)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
   '/rate/customer/perSecond': 'KURA_RATE_CUSTOMER_PER_SECOND', '/rate/customer/concurrent': 'KURA_RATE_CUSTOMER_CONCURRENT',
   '/rate/admin/perSecond': 'KURA_RATE_ADMIN_PER_SECOND', '/rate/admin/concurrent': 'KURA_RATE_ADMIN_CONCURRENT',

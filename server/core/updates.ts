@@ -1,6 +1,6 @@
 /** A lifecycle or operation event; `customerId` decides who may see it (null: admins only). */
 export interface PanelUpdate {
-  type: 'operation' | 'environment';
+  type: 'operation' | 'environment' | 'backup';
   customerId: string | null;
   data: { id: string } & Record<string, unknown>;
   /** What the customer reads, when it differs from what admins read (an error without node detail). */

@@ -15,6 +15,7 @@ import { fleetOverviewRepo } from './repos/fleet-overview.js';
 import { usageRepo } from './repos/usage.js';
 import { domainsRepo } from './repos/domains.js';
 import { sshKeysRepo } from './repos/ssh-keys.js';
+import { backupsRepo } from './repos/backups.js';
 
 export interface Repos {
   db: Db;
@@ -34,6 +35,7 @@ export interface Repos {
   usage: ReturnType<typeof usageRepo>;
   domains: ReturnType<typeof domainsRepo>;
   sshKeys: ReturnType<typeof sshKeysRepo>;
+  backups: ReturnType<typeof backupsRepo>;
   settings: { get(key: string): string | undefined; set(key: string, value: string): void; delete(key: string): void };
 }
 
@@ -60,6 +62,7 @@ export function repos(db: Db): Repos {
     usage: usageRepo(db),
     domains: domainsRepo(db),
     sshKeys: sshKeysRepo(db),
+    backups: backupsRepo(db),
     settings: {
       get: (key) => (getSetting.get(key) as { value: string } | undefined)?.value,
       set: (key, value) => void setSetting.run(key, value),

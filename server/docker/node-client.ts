@@ -1,3 +1,4 @@
+import type { BackupNode } from './backup-agent.js';
 import fs from 'node:fs';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
@@ -27,6 +28,8 @@ export interface NodeFacts {
   cpus: number;
   memoryMb: number;
   storageDriver: string;
+  /** Where the engine keeps images and containers (the backup helper sees it). */
+  dockerRootDir: string;
 }
 
 const CALL_TIMEOUT_MS = 15_000;
@@ -127,6 +130,7 @@ export class NodeClient {
         cpus: Number(info.NCPU),
         memoryMb: Math.floor(Number(info.MemTotal) / MIB),
         storageDriver: String(info.Driver),
+        dockerRootDir: String(info.DockerRootDir),
       };
     }, deadlineMs);
   }
@@ -286,6 +290,15 @@ export class NodeClient {
     }
   }
 
+  /** Freezes every process of a container (the cgroup freezer) until unpause; a paused one is fine. */
+  async pause(id: string): Promise<void> {
+    await this.call('container pause', () => this.api.getContainer(id).pause());
+  }
+
+  async unpause(id: string): Promise<void> {
+    await this.call('container unpause', () => this.api.getContainer(id).unpause());
+  }
+
   async restart(id: string, graceSeconds = 10): Promise<void> {
     await this.call('container restart', () => this.api.getContainer(id).restart({ t: graceSeconds }), CALL_TIMEOUT_MS + graceSeconds * 1000);
   }
@@ -368,6 +381,11 @@ export class NodeClient {
   /** Follows a container's stdout and stderr from now on; pausing the stream stops reading from the node. */
   async followLogs(id: string): Promise<LogFollow> {
     return followLogs(this.outputNode(), id, READ_TIMEOUT_MS);
+  }
+
+  /** What the backup helper's scripts and restic runs need (see backup-agent.ts). */
+  backupNode(): BackupNode {
+    return { name: this.name, api: this.api, attach: this.stream, call: (what, fn, ms) => this.call(what, fn, ms, 'transfer') };
   }
 
   private fileNode(): FileAgentNode {

@@ -18,7 +18,7 @@ export function isFinished(status: string): boolean {
   return FINISHED_STATES.has(status as OperationStatus);
 }
 
-export type ResourceType = 'environment' | 'node' | 'template' | 'fleet';
+export type ResourceType = 'environment' | 'node' | 'template' | 'fleet' | 'backup';
 
 /** The public view of an operation, as the contract shapes it. */
 export interface Operation {
@@ -94,7 +94,12 @@ const kind = <P extends TSchema, C extends TSchema = typeof None, R extends TSch
 ) => ({ resource, params, checkpoint: (checkpoint ?? None) as C, result: (result ?? None) as R }) satisfies KindSchemas;
 
 export const OPERATION_KINDS = {
-  provision: kind('environment', None),
+  /** `fromBackup`: the environment starts with that backup's files instead of its template's. */
+  provision: kind('environment', Type.Object({ fromBackup: Type.Optional(Id) }, { additionalProperties: false })),
+  /** One backup of an environment; the resource is the backup. */
+  backup: kind('backup', None),
+  /** An environment's files made those of a backup: all of them (`path` absent) or one file or folder. */
+  'backup-restore': kind('environment', Type.Object({ backupId: Id, path: Type.Optional(Type.String()) })),
   power: kind('environment', Type.Object({
     action: Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('restart')]),
     /** Set when the customer's suspension or resumption asked for it. */

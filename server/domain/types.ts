@@ -1,3 +1,4 @@
+import type { BackupPolicy } from './backups.js';
 /** The panel's own records, as the services and the pure domain logic see them. */
 
 export interface Limits {
@@ -15,6 +16,8 @@ export interface Plan extends Limits {
   name: string;
   /** Customers may move their own environments onto this plan. */
   selectable: boolean;
+  /** When environments on it are backed up, how many backups they keep, and the most their backups may take. */
+  backups: BackupPolicy;
   createdAt: string;
   updatedAt: string;
 }

@@ -39,7 +39,7 @@ export function nodeView(ctx: Context, node: NodeRecord, allocated: Allocation) 
 
 export function planView(p: Plan) {
   return { id: p.id, name: p.name, cpus: p.cpus, memoryMb: p.memoryMb, swapMb: p.swapMb, diskMb: p.diskMb, pids: p.pids, nofile: p.nofile,
-    selectable: p.selectable, createdAt: p.createdAt, updatedAt: p.updatedAt };
+    selectable: p.selectable, backups: p.backups, createdAt: p.createdAt, updatedAt: p.updatedAt };
 }
 
 export function customerView(c: Customer) {

@@ -21,6 +21,8 @@ export interface CreateEnvironmentInput {
   planId: string;
   customerId?: string | undefined;
   nodeId?: string | undefined;
+  /** The environment starts with this backup's files (checked by the caller) instead of its template's. */
+  fromBackup?: string | undefined;
 }
 
 /** The environment if the caller may see it; another customer's answers exactly like a missing one. */
@@ -58,7 +60,7 @@ export function createEnvironment(ctx: Context, who: Principal, input: CreateEnv
   const limits = planLimits(plan);
   const id = newId('env');
 
-  const operation = startOperation(ctx, { kind: 'provision', resourceId: id, customerId, params: {} }, () => {
+  const operation = startOperation(ctx, { kind: 'provision', resourceId: id, customerId, params: input.fromBackup ? { fromBackup: input.fromBackup } : {} }, () => {
     if (ctx.repos.environments.nameTaken(customerId, input.name)) {
       throw new ConflictError(`the customer already has an environment named ${input.name}`, { field: 'name' });
     }
@@ -230,7 +232,7 @@ export function reinstallEnvironment(ctx: Context, who: Principal, id: string): 
 }
 
 /** An action on an environment whose node is known to be offline is refused at once, not queued to time out. */
-function assertNodeOnline(ctx: Context, env: Environment): void {
+export function assertNodeOnline(ctx: Context, env: Environment): void {
   const node = ctx.repos.nodes.get(env.nodeId);
   if (node?.status === 'offline') {
     throw new KuraError('node_unavailable', `node ${node.name} is offline (last seen ${node.lastSeenAt ?? 'never'}); try again when it is back`,
@@ -238,7 +240,7 @@ function assertNodeOnline(ctx: Context, env: Environment): void {
   }
 }
 
-function assertFewPending(ctx: Context, env: Environment): void {
+export function assertFewPending(ctx: Context, env: Environment): void {
   const pending = ctx.repos.operations.openFor(env.id).length;
   if (pending >= MAX_PENDING_OPERATIONS) {
     throw new RateLimitedError(`the environment already has ${pending} operations queued or running; wait for them to finish`, 5,
@@ -246,7 +248,7 @@ function assertFewPending(ctx: Context, env: Environment): void {
   }
 }
 
-function assertSettled(env: Environment): void {
+export function assertSettled(env: Environment): void {
   if (env.state === 'deleting') throw new ConflictError('the environment is being deleted');
   if (env.state === 'provisioning') throw new ConflictError('the environment is still being provisioned; wait for its operation');
   if (env.state === 'migrating') throw new ConflictError('the environment is being migrated');

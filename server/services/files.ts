@@ -91,7 +91,7 @@ export async function listFiles(ctx: Context, who: Principal, id: string, rawPat
 }
 
 /** Who may start a transfer: at most STREAMS_PER_CUSTOMER at once per customer; `release` when it ends. */
-function transferSlot(ctx: Context, customerId: string): () => void {
+export function transferSlot(ctx: Context, customerId: string): () => void {
   const { streams } = stateOf(ctx);
   const n = streams.get(customerId) ?? 0;
   if (n >= STREAMS_PER_CUSTOMER) {

@@ -16,7 +16,7 @@ import type { Context } from '../core/context.js';
 
 const DB = 'kura.db';
 /** Copied when present, beside the database. */
-const SECRETS = ['secret.key', 'sftp-host-key'];
+const SECRETS = ['secret.key', 'sftp-host-key', 'backup-key'];
 const MANIFEST = 'manifest.json';
 
 export interface PanelBackupManifest {

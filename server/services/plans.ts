@@ -1,4 +1,5 @@
 import type { Plan } from '../domain/types.js';
+import { DEFAULT_BACKUP_POLICY, type BackupPolicy } from '../domain/backups.js';
 import { ConflictError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Context } from '../core/context.js';
@@ -12,6 +13,7 @@ export interface PlanInput {
   pids: number;
   nofile?: number | undefined;
   selectable?: boolean | undefined;
+  backups?: Partial<BackupPolicy> | undefined;
 }
 
 /** Open files per process when a plan does not say: bounded (CIS Docker Benchmark 5.19), and plenty for a web server. */
@@ -20,7 +22,7 @@ const DEFAULT_NOFILE = 16384;
 export function createPlan(ctx: Context, input: PlanInput): Plan {
   if (ctx.repos.plans.byName(input.name)) throw new ConflictError(`a plan named ${input.name} exists`, { field: 'name' });
   return ctx.repos.plans.insert({ id: newId('plan'), ...input, swapMb: input.swapMb ?? 0, nofile: input.nofile ?? DEFAULT_NOFILE,
-    selectable: input.selectable ?? false });
+    selectable: input.selectable ?? false, backups: { ...DEFAULT_BACKUP_POLICY, ...input.backups } });
 }
 
 export function getPlan(ctx: Context, id: string): Plan {
@@ -35,7 +37,9 @@ export function updatePlan(ctx: Context, id: string, patch: Partial<PlanInput>):
   if (patch.name !== undefined && patch.name !== plan.name && ctx.repos.plans.byName(patch.name)) {
     throw new ConflictError(`a plan named ${patch.name} exists`, { field: 'name' });
   }
-  const next = { ...plan, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+  const next = { ...plan, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) } as Plan;
+  // The backup policy changes field by field, like the plan.
+  if (patch.backups) next.backups = { ...plan.backups, ...patch.backups };
   ctx.repos.plans.update(next);
   return getPlan(ctx, id);
 }

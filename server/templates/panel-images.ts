@@ -42,16 +42,47 @@ export function edgeImage(cacheDir: string): Promise<PanelImage> {
     for (const dir of ['etc/kura-edge', 'var/lib/kura-edge', 'proc', 'sys', 'dev']) fs.mkdirSync(path.join(rootfs, dir), { recursive: true, mode: 0o755 });
     fs.mkdirSync(path.join(rootfs, 'tmp'), { mode: 0o1777 });
     fs.chmodSync(path.join(rootfs, 'tmp'), 0o1777);
-    const libs = (await run('ldd', [CADDY])).stdout.split('\n').map((l) => /(\/\S+) \(0x/.exec(l)?.[1]).filter((f): f is string => !!f);
-    for (const file of [CADDY, ...libs]) {
-      const to = path.join(rootfs, file);
-      fs.mkdirSync(path.dirname(to), { recursive: true });
-      fs.copyFileSync(fs.realpathSync(file), to);
-      fs.chmodSync(to, 0o755);
-    }
+    await copyWithLibraries(CADDY, rootfs);
     // The configuration it starts with until the panel gives it the fleet's: nothing served.
     fs.writeFileSync(path.join(rootfs, EDGE_CONFIG_FILE), JSON.stringify(edgeBootConfig()));
   });
+}
+
+export const RESTIC = '/usr/bin/restic';
+export const BTRFS = '/usr/bin/btrfs';
+
+/**
+ * The node side of backups: Debian's restic (the backup engine) and btrfs (the snapshot that
+ * freezes an environment's state in an instant), with the libraries they link and a static
+ * busybox for the shell that joins them. It reads no network: its repository is reached
+ * through its own standard streams (see docker/backup-agent.ts).
+ */
+export function backupImage(cacheDir: string): Promise<PanelImage> {
+  return panelImage(cacheDir, 'backup', 'kura/backup:1', ['/bin/busybox', 'sleep', '2147483647'], async (rootfs) => {
+    for (const [file, pkg] of [[RESTIC, 'restic'], [BTRFS, 'btrfs-progs']] as const) {
+      if (!fs.existsSync(file)) throw new Error(`${file} is missing: install Debian's ${pkg} package (apt-get install ${pkg}) to take backups`);
+    }
+    await assertStaticBusybox();
+    for (const dir of ['bin', 'proc', 'sys', 'dev', 'etc', 'root', 'docker']) fs.mkdirSync(path.join(rootfs, dir), { recursive: true, mode: 0o755 });
+    fs.mkdirSync(path.join(rootfs, 'tmp'), { mode: 0o1777 });
+    fs.chmodSync(path.join(rootfs, 'tmp'), 0o1777);
+    fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
+    fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+    fs.symlinkSync('busybox', path.join(rootfs, 'bin/sh'));
+    for (const binary of [RESTIC, BTRFS]) await copyWithLibraries(binary, rootfs);
+  });
+}
+
+/** A binary and the shared libraries ldd says it links, at the same paths inside `rootfs`. */
+async function copyWithLibraries(binary: string, rootfs: string): Promise<void> {
+  const libs = (await run('ldd', [binary])).stdout.split('\n').map((l) => /(\/\S+) \(0x/.exec(l)?.[1]).filter((f): f is string => !!f);
+  for (const file of [binary, ...libs]) {
+    const to = path.join(rootfs, file);
+    if (fs.existsSync(to)) continue;
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(fs.realpathSync(file), to);
+    fs.chmodSync(to, 0o755);
+  }
 }
 
 /** Built once per cache folder and kept there; the archive gives the same image id on every node. */

@@ -5,7 +5,7 @@ import { createPlan, deletePlan, getPlan, updatePlan } from '../../services/plan
 import { planView } from '../../read-models/views.js';
 import { requireAdmin } from '../auth.js';
 import { paginate } from './pagination.js';
-import { IdParams, ListQuery, Plan, Text, errors, page } from './schemas.js';
+import { BackupPolicyFields, IdParams, ListQuery, Plan, Text, errors, page } from './schemas.js';
 
 const fields = {
   name: Text(100),
@@ -17,10 +17,11 @@ const fields = {
   nofile: Type.Integer({ minimum: 64, maximum: 1048576,
     description: 'open files per process (the nofile ulimit, default 16384); a change reaches an environment when its container is next made (reinstall, move)' }),
   selectable: Type.Boolean({ description: 'customers may move their own environments onto this plan (default false)' }),
+  backups: Type.Partial(BackupPolicyFields, { additionalProperties: false, description: 'backups of environments on this plan; omitted fields keep their value (defaults: schedule none, keepLast 7, keepDaily 7, keepWeekly 4, storageMb null)' }),
 };
 
 export const CreatePlanBody = Type.Object({ ...fields, swapMb: Type.Optional(fields.swapMb), nofile: Type.Optional(fields.nofile),
-  selectable: Type.Optional(fields.selectable) },
+  selectable: Type.Optional(fields.selectable), backups: Type.Optional(fields.backups) },
   { additionalProperties: false });
 export const UpdatePlanBody = Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 });
 

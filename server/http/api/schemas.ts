@@ -56,7 +56,20 @@ export const Plan = Type.Object({
   id: Type.String(), name: Type.String(), cpus: Type.Number(), memoryMb: Type.Integer(), swapMb: Type.Integer(),
   diskMb: Type.Integer(), pids: Type.Integer(), nofile: Type.Integer(),
   selectable: Type.Boolean({ description: 'customers may move their own environments onto this plan' }),
+  backups: Type.Object({
+    schedule: Type.Union([Type.Literal('daily'), Type.Literal('none')]), keepLast: Type.Integer(), keepDaily: Type.Integer(), keepWeekly: Type.Integer(),
+    storageMb: Type.Union([Type.Integer(), Type.Null()]),
+  }),
   createdAt: Timestamp, updatedAt: Timestamp,
+});
+
+/** A plan's say over backups, as plans are created and edited with it. */
+export const BackupPolicyFields = Type.Object({
+  schedule: Type.Union([Type.Literal('daily'), Type.Literal('none')], { description: 'daily: the panel backs every environment on the plan up once a day' }),
+  keepLast: Type.Integer({ minimum: 1, maximum: 1000, description: 'the newest backups kept whatever their age' }),
+  keepDaily: Type.Integer({ minimum: 0, maximum: 1000, description: 'the newest backup of each of this many days' }),
+  keepWeekly: Type.Integer({ minimum: 0, maximum: 1000, description: 'the newest backup of each of this many weeks' }),
+  storageMb: Type.Union([Type.Integer({ minimum: 1, maximum: 1 << 30 }), Type.Null()], { description: 'the most one customer\'s backups may take in the repository; null is no cap' }),
 });
 
 const LimitValue = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);

@@ -2,6 +2,7 @@ import type { Context } from '../../core/context.js';
 import { publishEnvironment, setEnvironmentState } from '../../services/environment-state.js';
 import { removeEnvironmentContainers } from '../../services/node-resources.js';
 import type { OperationHandler } from '../runner.js';
+import { expireEnvironmentBackups } from '../../services/backups.js';
 
 /** Removes the container with its data, then the record; the reservation is freed last. */
 export function destroyHandler(ctx: Context): OperationHandler<'destroy'> {
@@ -14,6 +15,8 @@ export function destroyHandler(ctx: Context): OperationHandler<'destroy'> {
       await removeEnvironmentContainers(ctx, env);
       publishEnvironment(ctx, env.id, true);
       ctx.repos.environments.remove(env.id);
+      // Its backups stay for the grace period, restorable into a new environment by an admin.
+      expireEnvironmentBackups(ctx, env.id);
       step.progress(90, 'cleaning up');
       if (ctx.repos.environments.byCustomer(env.customerId).every((e) => e.nodeId !== env.nodeId)) {
         await client.removeCustomerNetworkIfUnused(env.customerId).catch((err: Error) =>

@@ -1,5 +1,6 @@
 import type { Context } from '../../core/context.js';
 import type { OperationHandlers } from '../runner.js';
+import { backupHandler, backupRestoreHandler } from './backups.js';
 import { destroyHandler } from './destroy.js';
 import { evacuateHandler } from './evacuate.js';
 import { consolidateHandler, rebalanceHandler } from './fleet-moves.js';
@@ -25,5 +26,7 @@ export function operationHandlers(ctx: Context): OperationHandlers {
     restore: restoreHandler(ctx),
     consolidate: consolidateHandler(ctx),
     rebalance: rebalanceHandler(ctx),
+    backup: backupHandler(ctx),
+    'backup-restore': backupRestoreHandler(ctx),
   };
 }

@@ -6,6 +6,7 @@ import type { Context } from '../../core/context.js';
 import { assertDiskHoldsImage, ensureCustomerNetwork, ensureTemplateImage, forgetNodeResources } from '../../services/node-resources.js';
 import { setEnvironmentState } from '../../services/environment-state.js';
 import type { OperationHandler } from '../runner.js';
+import { restoreNewEnvironment } from './backups.js';
 
 /**
  * Creates an environment's container and starts it. Safe to run again after a crash
@@ -47,6 +48,10 @@ export function provisionHandler(ctx: Context): OperationHandler<'provision' | '
         }
       }
       ctx.repos.environments.setContainer(env.id, containerId, image);
+      if ('fromBackup' in op.params && op.params.fromBackup) {
+        step.progress(75, 'restoring the backup\'s files');
+        await restoreNewEnvironment(ctx, op.params.fromBackup, env.nodeId, containerId);
+      }
       const current = ctx.repos.environments.get(env.id)!;
       // A delete that came in meanwhile waits behind this operation; leave the state to it.
       if (current.state === 'deleting') return 'environment is being deleted';
