@@ -1,7 +1,8 @@
 import type { ContainerCreateOptions } from 'dockerode';
 import { MIB } from './container-spec.js';
 
-export const BACKUP_CONTAINER = 'kura-backup';
+/** The helper's name on a node: one per panel, so panels sharing a node (a test lab) never take each other's. */
+export const backupContainer = (panelId: string): string => `kura-backup-${panelId}`;
 /** The helper carries this label (its panel's id) instead of io.kura.panel, so reconcile never takes it for an environment's. */
 export const BACKUP_LABEL = 'io.kura.backup';
 /** Where the node's Docker root is seen inside the helper. */
@@ -16,7 +17,7 @@ export const DOCKER_ROOT_INSIDE = '/docker';
  */
 export function backupSpec(image: string, panelId: string, dockerRoot: string): ContainerCreateOptions {
   return {
-    name: BACKUP_CONTAINER,
+    name: backupContainer(panelId),
     Image: image,
     Env: ['HOME=/root', 'RESTIC_CACHE_DIR=/root/cache'],
     Labels: { [BACKUP_LABEL]: panelId },

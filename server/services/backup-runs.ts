@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
-import { BACKUP_CONTAINER, BACKUP_LABEL, backupSpec } from '../docker/backup-spec.js';
+import { BACKUP_LABEL, backupContainer, backupSpec } from '../docker/backup-spec.js';
 import { dropSnapshots, listSnapshots, runRestic, snapshotLayer, wipeLayer, type ResticPlace } from '../docker/backup-agent.js';
 import type { Backup } from '../domain/backups.js';
 import { KuraError, errorMessage } from '../lib/errors.js';
@@ -24,9 +24,9 @@ export async function ensureHelper(ctx: Context, nodeId: string): Promise<string
     throw new KuraError('conflict', `backups need a node whose Docker stores containers on btrfs (to snapshot them in an instant); ${node.name} uses ${facts.storageDriver}`);
   }
   const image = await backupImage(ctx.config.imageCacheDir);
-  let current = await client.inspect(BACKUP_CONTAINER);
+  let current = await client.inspect(backupContainer(ctx.panelId));
   if (current && current.labels[BACKUP_LABEL] !== ctx.panelId) {
-    throw new KuraError('conflict', `a container named ${BACKUP_CONTAINER} that is not this panel's backup helper holds ${node.name}; remove it to take backups there`);
+    throw new KuraError('conflict', `a container named ${backupContainer(ctx.panelId)} that is not this panel's backup helper holds ${node.name}; remove it to take backups there`);
   }
   if (current && current.imageId !== image.imageId) {
     await client.remove(current.id);
@@ -40,7 +40,7 @@ export async function ensureHelper(ctx: Context, nodeId: string): Promise<string
       // Two backups on a fresh node make it at once: the second finds the first's.
       if (!(err instanceof KuraError && err.code === 'conflict')) throw err;
     }
-    current = await client.inspect(BACKUP_CONTAINER);
+    current = await client.inspect(backupContainer(ctx.panelId));
     if (!current) throw new KuraError('internal', 'the backup helper vanished right after it was made');
   }
   if (!current.running) await client.start(current.id);
@@ -93,7 +93,7 @@ export async function dropSnapshot(ctx: Context, nodeId: string, helperId: strin
 /** Snapshots on a node that no running backup owns (left by a crash): removed. */
 export async function dropStaleSnapshots(ctx: Context, nodeId: string): Promise<number> {
   const client = ctx.nodes.get(nodeId);
-  const helper = await client.inspect(BACKUP_CONTAINER);
+  const helper = await client.inspect(backupContainer(ctx.panelId));
   if (!helper?.running || helper.labels[BACKUP_LABEL] !== ctx.panelId) return 0;
   const running = new Set(ctx.repos.backups.running().map((b) => b.id));
   const stale = (await listSnapshots(client.backupNode(), helper.id)).filter((s) => !running.has(s));

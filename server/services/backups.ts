@@ -121,7 +121,7 @@ export async function deleteBackup(ctx: Context, who: Principal, id: string): Pr
   }
 }
 
-export type RestoreInput = { target: 'same'; path?: string | undefined } | { target: 'new'; name: string; planId?: string | undefined };
+export type RestoreInput = { target: 'same'; path?: string | undefined } | { target: 'new'; name: string; planId?: string | undefined; nodeId?: string | undefined };
 
 /** Restores a succeeded backup into its own environment (all files, or one path) or into a new environment of the same customer. */
 export function restoreBackup(ctx: Context, who: Principal, id: string, input: RestoreInput):
@@ -130,10 +130,12 @@ export function restoreBackup(ctx: Context, who: Principal, id: string, input: R
   if (b.status !== 'succeeded' || !b.snapshotId) throw new ConflictError(`the backup ${b.status === 'failed' ? 'failed' : 'is not finished'}; only a succeeded backup can be restored`);
   if (input.target === 'new') {
     const source = ctx.repos.environments.get(b.environmentId);
-    if (input.planId !== undefined && who.kind !== 'admin') throw new ForbiddenError('only an admin may choose the plan of a restored environment');
+    if ((input.planId !== undefined || input.nodeId !== undefined) && who.kind !== 'admin') {
+      throw new ForbiddenError('only an admin may choose the plan or the node of a restored environment');
+    }
     const planId = input.planId ?? source?.planId ?? b.planId;
     const { environment, operation } = createEnvironment(ctx, who, {
-      name: input.name, templateId: b.templateId, planId, ...(who.kind === 'admin' ? { customerId: b.customerId } : {}), fromBackup: b.id,
+      name: input.name, templateId: b.templateId, planId, ...(who.kind === 'admin' ? { customerId: b.customerId, nodeId: input.nodeId } : {}), fromBackup: b.id,
     });
     return { environment, operation };
   }

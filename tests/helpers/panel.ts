@@ -112,6 +112,7 @@ export async function waitOperation(panel: TestPanel, id: string, timeoutS = 60)
 /** Removes every container a test panel made on the lab nodes, so later files start clean. */
 export async function removePanelContainers(panelId: string): Promise<void> {
   await removeLabelledContainers(labNodes(), `io.kura.panel=${panelId}`);
+  await removeLabelledContainers(labNodes(), `io.kura.backup=${panelId}`);
 }
 
 export interface FleetPanel {

@@ -34,6 +34,7 @@ const RestoreBody = Type.Union([
   Type.Object({
     target: Type.Literal('new'), name: Slug,
     planId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'admin only: the new environment\'s plan (default: the source\'s)' })),
+    nodeId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'admin only: the node it is made on (default: the panel places it)' })),
   }, { additionalProperties: false }),
 ]);
 

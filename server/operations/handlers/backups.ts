@@ -22,7 +22,10 @@ export function backupHandler(ctx: Context): OperationHandler<'backup'> {
       if (backup.status !== 'running') return `the backup already ${backup.status}`;
       const env = ctx.repos.environments.get(backup.environmentId);
       if (step.resumed) {
-        if (env?.containerId) await thaw(ctx, env.nodeId, env.containerId).catch(() => {});
+        if (env?.containerId) {
+          await thaw(ctx, env.nodeId, env.containerId).catch(() => {});
+          await ensureHelper(ctx, env.nodeId).then((helperId) => dropSnapshot(ctx, env.nodeId, helperId, backup.id)).catch(() => {});
+        }
         throw new KuraError('internal', 'the panel stopped while this backup ran, so it is not complete; take another one');
       }
       if (!env) throw new KuraError('conflict', 'the environment was deleted before its backup started');
