@@ -75,6 +75,10 @@
         if (status) { status.textContent = labels['op.' + op.status] || op.status; status.className = 'state state-' + op.status; }
         var message = bar.querySelector('[data-op-message]');
         if (message) message.textContent = op.error ? op.error.message : op.message;
+        // A list that shows this operation's result (a backup's size) is read again once it ends.
+        if (bar.closest('[data-reload-done]') && (op.status === 'succeeded' || op.status === 'failed')) {
+          setTimeout(function () { window.location.reload(); }, 400);
+        }
       }
       if (!bars.length && live.hasAttribute('data-live-new-ops')) {
         document.dispatchEvent(new CustomEvent('kura:operation', { detail: op }));

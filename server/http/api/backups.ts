@@ -69,7 +69,8 @@ export const backupRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (
   });
 
   app.get('/backups/:id', {
-    schema: { tags, operationId: 'getBackup', summary: 'One backup', params: IdParams, response: { 200: Backup, ...errors(401, 404) } },
+    schema: { tags, operationId: 'getBackup', summary: 'One backup', params: IdParams,
+      description: 'A backup by id, with its status, sizes and how long the environment was frozen. Another customer\'s answers 404.', response: { 200: Backup, ...errors(401, 404) } },
   }, async (request) => backupView(backupFor(ctx, principal(request), request.params.id)));
 
   app.delete('/backups/:id', {
@@ -92,6 +93,7 @@ export const backupRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (
 
   app.get('/backups/:id/files', {
     schema: { tags, operationId: 'browseBackup', summary: 'What a backup holds in one folder', params: IdParams,
+      description: 'The entries of one folder of a succeeded backup (path absolute, default /), read from the repository: for choosing a file or folder to restore.',
       querystring: Type.Object({ path: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })) }),
       response: { 200: Type.Object({ path: Type.String(), items: Type.Array(BackupEntry) }), ...errors(400, 401, 404, 409) } },
   }, async (request) => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { fleetOverview } from '../../../read-models/fleet-overview.js';
 import { panelBackupStatus } from '../../../services/panel-backup.js';
+import { backupAlerts } from '../../../services/backups.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 
@@ -21,9 +22,10 @@ export const dashboardPages = (ui: Ui) => async (app: FastifyInstance): Promise<
     const stale = ui.ctx.config.panelBackupHours > 0 && backup.lastAt !== null
       && Date.now() - Date.parse(backup.lastAt) > 2 * ui.ctx.config.panelBackupHours * 3600_000;
     const panelBackup = backup.error || stale ? backup : null;
+    const backups = backupAlerts(ui.ctx);
     const alertCount = a.offline.length + a.drift.total + a.ooms.length + a.failed.length + a.edges.length + a.certificates.length
-      + (panelBackup ? 1 : 0);
+      + (panelBackup ? 1 : 0) + backups.length;
     return page(request, reply, 'admin/dashboard', ui.i18n.t(request.web.lang, 'admin.dashboard.title'),
-      { ...overview, nodes, alertCount, panelBackup }, { nav: 'admin/dashboard' });
+      { ...overview, nodes, alertCount, panelBackup, backupAlerts: backups.slice(0, 20), moreBackupAlerts: Math.max(0, backups.length - 20) }, { nav: 'admin/dashboard' });
   });
 };

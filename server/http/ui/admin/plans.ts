@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Plan } from '../../../domain/types.js';
+import { DEFAULT_BACKUP_POLICY } from '../../../domain/backups.js';
 import { createPlan, getPlan, updatePlan } from '../../../services/plans.js';
 import { KuraError } from '../../../lib/errors.js';
 import { CreatePlanBody, UpdatePlanBody } from '../../api/plans.js';
@@ -15,6 +16,12 @@ function planInput(body: unknown) {
     name: form.text(body, 'name'), cpus: form.number(body, 'cpus'), memoryMb: form.number(body, 'memoryMb'),
     swapMb: form.number(body, 'swapMb'), diskMb: form.number(body, 'diskMb'), pids: form.number(body, 'pids'),
     nofile: form.number(body, 'nofile'), selectable: form.checked(body, 'selectable'),
+    backups: defined({
+      schedule: form.text(body, 'backupSchedule'), keepLast: form.number(body, 'keepLast'), keepDaily: form.number(body, 'keepDaily'),
+      keepWeekly: form.number(body, 'keepWeekly'),
+      // Empty is no cap.
+      storageMb: form.number(body, 'backupStorageMb') ?? null,
+    }),
   });
 }
 
@@ -35,7 +42,7 @@ export const planPages = (ui: Ui) => async (app: FastifyInstance): Promise<void>
   });
 
   app.get('/plans/new', async (request, reply) =>
-    renderForm(request, reply, { values: { cpus: 1, memoryMb: 512, swapMb: 0, diskMb: 2048, pids: 256, nofile: 16384 } }));
+    renderForm(request, reply, { values: { cpus: 1, memoryMb: 512, swapMb: 0, diskMb: 2048, pids: 256, nofile: 16384, backups: DEFAULT_BACKUP_POLICY } }));
 
   app.post('/plans', async (request, reply) => {
     const input = planInput(request.body);

@@ -4,6 +4,7 @@ import type { Ui } from '../ui.js';
 import { environmentPages } from './environments.js';
 import { domainPages } from './domains.js';
 import { filePages } from './files.js';
+import { backupPages } from './backups.js';
 import { accountPages } from './account.js';
 import { livePages } from './live.js';
 import { consolePages, MAX_INPUT_BYTES } from './console.js';
@@ -14,6 +15,7 @@ export const panelRoutes = (ui: Ui) => async (app: FastifyInstance): Promise<voi
   await app.register(environmentPages(ui));
   await app.register(domainPages(ui));
   await app.register(filePages(ui));
+  await app.register(backupPages(ui));
   await app.register(accountPages(ui));
   await app.register(livePages(ui));
   // Before the console route: the plugin takes over the routes declared after it. A frame
