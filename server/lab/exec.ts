@@ -27,8 +27,10 @@ const REQUIRED_TOOLS = [
   'busybox', 'debootstrap',
   // ... and the edge's image with this.
   'caddy',
+  // Backups: restic on the nodes (in the helper's image) and the panel's end of the repository.
+  'restic', 'rclone',
 ];
-const PACKAGES = ['docker.io', 'btrfs-progs', 'iproute2', 'util-linux', 'openssl', 'iptables', 'busybox-static', 'debootstrap', 'caddy'];
+const PACKAGES = ['docker.io', 'btrfs-progs', 'iproute2', 'util-linux', 'openssl', 'iptables', 'busybox-static', 'debootstrap', 'caddy', 'restic', 'rclone'];
 
 let toolsChecked: Promise<void> | null = null;
 
