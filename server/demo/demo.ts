@@ -55,7 +55,8 @@ async function main(): Promise<void> {
     await api('POST', '/nodes', { name: n.name, endpoint: n.endpoint, tls: { ca: read(n.tls.ca), cert: read(n.tls.cert), key: read(n.tls.key) } });
   }
   step('creating plans, a customer and an environment');
-  const small = await api('POST', '/plans', { name: 'small', cpus: 0.5, memoryMb: 128, diskMb: 512, pids: 128 });
+  const small = await api('POST', '/plans', { name: 'small', cpus: 0.5, memoryMb: 128, diskMb: 512, pids: 128,
+    backups: { schedule: 'daily', keepLast: 7, keepDaily: 7, keepWeekly: 4, storageMb: 2048 } });
   await api('POST', '/plans', { name: 'medium', cpus: 1, memoryMb: 512, swapMb: 256, diskMb: 2048, pids: 256 });
   await api('POST', '/plans', { name: 'large', cpus: 2, memoryMb: 2048, swapMb: 512, diskMb: 8192, pids: 1024 });
   const customer = await api('POST', '/customers', { name: 'Demo Customer', email: 'customer@kura.example', password: customerPassword,
@@ -69,6 +70,8 @@ async function main(): Promise<void> {
   const edges = await edgesUp(api);
   // The OS template takes about a minute to build the first time; it is started in the background.
   const debian = await api('POST', '/environments', { name: 'debian', templateId: 'debian-nginx', planId: small.id }, token.token);
+  // A first backup of www, kept, so the Backups page has one to restore from.
+  const backup = await api('POST', `/environments/${env.id}/backups`, { note: 'demo', keep: true }, token.token);
 
   console.log(`
 Kura is running.
@@ -89,6 +92,7 @@ Kura is running.
     curl --resolve ${env.hostname}:80:${site.host} http://${env.hostname}/` : ''}
   Files           ${sftp ? `sftp -P ${sftp.port} ${env.id}@${config.sftpHost}   (the customer's password above; host key ${sftpHostKey(ctx).fingerprint})
                   or the file manager: ${base}/panel/environments/${env.id}/files` : 'SFTP is off (KURA_SFTP_PORT=off)'}
+  Backups         ${base}/panel/environments/${env.id}/backups   (a first one is being taken: ${backup.backup.id}; the "small" plan backs up daily)
   Environment "debian" (debian-nginx, a Debian OS template) is being built: operation ${debian.operation.id}
 
 Try:
