@@ -73,6 +73,10 @@ export class FakeNode {
       async ensureCustomerNetwork(customerId) { node.enter('network'); node.networks.add(customerId); return `kura-net-${customerId}`; },
       async removeCustomerNetworkIfUnused(customerId) { node.enter('removeNetwork'); node.networks.delete(customerId); },
       async publishedPorts() { node.enter('publishedPorts'); return new Set<string>(); },
+      async facts() {
+        node.enter('facts');
+        return { dockerVersion: 'fake', apiVersion: '1.41', cpus: 8, memoryMb: 8192, storageDriver: 'overlay2', dockerRootDir: '/var/lib/docker' };
+      },
       async createContainer(spec) {
         node.enter('create');
         await node.held('create');
