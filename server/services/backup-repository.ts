@@ -171,6 +171,7 @@ export async function withRepository<T>(ctx: Context, repo: Repository, mode: 's
     }
     return await work();
   } finally {
+    sizes.delete(repo.path);
     if (mode === 'exclusive') state.exclusive = false; else state.shared--;
     wake(state);
   }

@@ -4,6 +4,7 @@ import { BACKUP_LABEL, backupContainer, backupSpec } from '../docker/backup-spec
 import { dropSnapshots, listSnapshots, runRestic, snapshotLayer, wipeLayer, type ResticPlace } from '../docker/backup-agent.js';
 import type { Backup } from '../domain/backups.js';
 import { KuraError, errorMessage } from '../lib/errors.js';
+import { FairQueue, QueueRefusal } from '../lib/fair-queue.js';
 import { backupImage } from '../templates/panel-images.js';
 import type { Context } from '../core/context.js';
 import { repositoryOf, resticStream, restic, serveRepository, withRepository, type Repository } from './backup-repository.js';
@@ -13,6 +14,47 @@ import { repositoryOf, resticStream, restic, serveRepository, withRepository, ty
  * snapshot of an environment's layer, and restic runs through the helper. The operations
  * (operations/handlers/backups.ts) put these steps in order.
  */
+
+/**
+ * Backups take turns, so a schedule that makes every environment due at once never runs a
+ * thousand restic processes: at most BACKUPS_AT_ONCE in the panel and BACKUPS_PER_NODE on a
+ * node, shared fairly between customers (one each at a time), so one customer's many
+ * environments queue behind each other and never in front of another customer's.
+ */
+const BACKUPS_AT_ONCE = 4;
+const BACKUPS_PER_NODE = 2;
+const WAITING_PER_CUSTOMER = 200;
+const MAX_WAIT_MS = 12 * 3600_000;
+const slots = new WeakMap<Context, { panel: FairQueue; nodes: Map<string, FairQueue> }>();
+
+export async function backupTurn(ctx: Context, nodeId: string, customerId: string): Promise<() => void> {
+  let s = slots.get(ctx);
+  if (!s) {
+    s = { panel: new FairQueue({ slots: BACKUPS_AT_ONCE, share: 1, waitingPerTenant: WAITING_PER_CUSTOMER }), nodes: new Map() };
+    slots.set(ctx, s);
+  }
+  let node = s.nodes.get(nodeId);
+  if (!node) {
+    node = new FairQueue({ slots: BACKUPS_PER_NODE, share: 1, waitingPerTenant: WAITING_PER_CUSTOMER });
+    s.nodes.set(nodeId, node);
+  }
+  try {
+    const releaseNode = await node.acquire(customerId, MAX_WAIT_MS);
+    try {
+      const releasePanel = await s.panel.acquire(customerId, MAX_WAIT_MS);
+      return () => { releasePanel(); releaseNode(); };
+    } catch (err) {
+      releaseNode();
+      throw err;
+    }
+  } catch (err) {
+    if (err instanceof QueueRefusal) {
+      throw new KuraError('rate_limited', err.reason === 'queue_full' ? 'too many of this customer\'s backups are already waiting; try again later'
+        : 'this backup waited too long for its turn; it will be taken at the next schedule, or start it again');
+    }
+    throw err;
+  }
+}
 
 /** The node's backup helper, made or brought up to date and running; answers its container id. */
 export async function ensureHelper(ctx: Context, nodeId: string): Promise<string> {

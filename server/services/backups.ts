@@ -233,6 +233,11 @@ export async function maintainBackups(ctx: Context): Promise<void> {
       ctx.log.error({ customer: customerId, err: errorMessage(err) }, 'backup maintenance failed for a repository');
     }
   }
+  // Retention that could not run right after a backup (the repository was busy) runs here.
+  for (const env of allEnvironments(ctx)) {
+    await applyRetention(ctx, env.id).catch((err: unknown) =>
+      ctx.log.warn({ environment: env.id, err: errorMessage(err) }, 'retention could not run'));
+  }
   for (const node of ctx.repos.nodes.all()) {
     if (node.status !== 'online') continue;
     await dropStaleSnapshots(ctx, node.id).catch((err: unknown) =>

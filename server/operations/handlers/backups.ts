@@ -2,9 +2,10 @@ import type { Backup } from '../../domain/backups.js';
 import { KuraError, errorMessage } from '../../lib/errors.js';
 import type { Context } from '../../core/context.js';
 import { applyRetention, publishBackup } from '../../services/backups.js';
-import { captureState, copySnapshot, dropSnapshot, ensureHelper, restoreIntoContainer, restorePathInto, thaw } from '../../services/backup-runs.js';
+import { backupTurn, captureState, copySnapshot, dropSnapshot, ensureHelper, restoreIntoContainer, restorePathInto, thaw } from '../../services/backup-runs.js';
+import type { Environment } from '../../domain/types.js';
 import { setEnvironmentState } from '../../services/environment-state.js';
-import type { OperationHandler } from '../runner.js';
+import type { OperationHandler, StepContext } from '../runner.js';
 
 /**
  * One backup: the environment frozen for the instant btrfs snapshots its layer, then restic
@@ -29,34 +30,47 @@ export function backupHandler(ctx: Context): OperationHandler<'backup'> {
         throw new KuraError('internal', 'the panel stopped while this backup ran, so it is not complete; take another one');
       }
       if (!env) throw new KuraError('conflict', 'the environment was deleted before its backup started');
-      if (!env.containerId) throw new KuraError('conflict', 'the environment has no container yet');
-      if (env.state === 'migrating') throw new KuraError('conflict', 'the environment is moving to another node; back it up once it has arrived');
-      step.progress(3, 'preparing the node');
-      const helperId = await ensureHelper(ctx, env.nodeId);
-      step.progress(5, 'capturing the environment\'s state');
-      const frozenMs = await captureState(ctx, env.nodeId, helperId, env.containerId, backup.id);
-      let summary;
+      step.progress(1, 'waiting for its turn');
+      const release = await backupTurn(ctx, env.nodeId, env.customerId);
       try {
-        step.progress(10, 'copying what changed into the repository');
-        const parent = ctx.repos.backups.byEnvironment(env.id).find((b) => b.status === 'succeeded' && b.snapshotId)?.snapshotId ?? null;
-        summary = await copySnapshot(ctx, backup, env.nodeId, helperId, parent,
-          (fraction) => step.progress(10 + Math.floor(fraction * 80), `copying: ${Math.floor(fraction * 100)}%`));
+        // Read again: it may have moved or gone while it waited.
+        const now = ctx.repos.environments.get(env.id);
+        if (!now) throw new KuraError('conflict', 'the environment was deleted before its backup started');
+        if (!now.containerId) throw new KuraError('conflict', 'the environment has no container yet');
+        if (now.state === 'migrating') throw new KuraError('conflict', 'the environment is moving to another node; back it up once it has arrived');
+        return await takeBackup(ctx, backup, { ...now, containerId: now.containerId }, step);
       } finally {
-        await dropSnapshot(ctx, env.nodeId, helperId, backup.id).catch((err: unknown) =>
-          ctx.log.error({ backup: backup.id, err: errorMessage(err) }, 'the backup snapshot could not be removed; the maintenance pass will'));
+        release();
       }
-      ctx.repos.backups.succeed(backup.id, { ...summary, frozenMs });
-      publishBackup(ctx, backup.id);
-      step.progress(95, 'applying retention');
-      await applyRetention(ctx, env.id).catch((err: unknown) =>
-        ctx.log.error({ environment: env.id, err: errorMessage(err) }, 'retention could not run after a backup; the maintenance pass will try again'));
-      return `backup taken: ${mb(summary.sizeBytes)} held, ${mb(summary.addedBytes)} added${frozenMs === null ? '' : `, frozen ${frozenMs} ms`}`;
     },
     onFailure(op, error) {
       ctx.repos.backups.fail(op.resource.id, error.customerMessage ?? error.message);
       publishBackup(ctx, op.resource.id);
     },
   };
+}
+
+async function takeBackup(ctx: Context, backup: Backup, env: Environment & { containerId: string }, step: StepContext<'backup'>): Promise<string> {
+  step.progress(3, 'preparing the node');
+  const helperId = await ensureHelper(ctx, env.nodeId);
+  step.progress(5, 'capturing the environment\'s state');
+  const frozenMs = await captureState(ctx, env.nodeId, helperId, env.containerId, backup.id);
+  let summary;
+  try {
+    step.progress(10, 'copying what changed into the repository');
+    const parent = ctx.repos.backups.byEnvironment(env.id).find((b) => b.status === 'succeeded' && b.snapshotId)?.snapshotId ?? null;
+    summary = await copySnapshot(ctx, backup, env.nodeId, helperId, parent,
+      (fraction) => step.progress(10 + Math.floor(fraction * 80), `copying: ${Math.floor(fraction * 100)}%`));
+  } finally {
+    await dropSnapshot(ctx, env.nodeId, helperId, backup.id).catch((err: unknown) =>
+      ctx.log.error({ backup: backup.id, err: errorMessage(err) }, 'the backup snapshot could not be removed; the maintenance pass will'));
+  }
+  ctx.repos.backups.succeed(backup.id, { ...summary, frozenMs });
+  publishBackup(ctx, backup.id);
+  step.progress(95, 'applying retention');
+  await applyRetention(ctx, env.id).catch((err: unknown) =>
+    ctx.log.error({ environment: env.id, err: errorMessage(err) }, 'retention could not run after a backup; the maintenance pass will try again'));
+  return `backup taken: ${mb(summary.sizeBytes)} held, ${mb(summary.addedBytes)} added${frozenMs === null ? '' : `, frozen ${frozenMs} ms`}`;
 }
 
 /**
