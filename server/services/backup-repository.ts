@@ -6,6 +6,7 @@ import type { RepositoryEnd } from '../docker/backup-agent.js';
 import { KuraError } from '../lib/errors.js';
 import { CommandError, run } from '../lib/exec.js';
 import type { Context } from '../core/context.js';
+import { sealedFile } from './sealed-file.js';
 
 /**
  * Backups live in restic repositories, one per customer, under KURA_BACKUP_REPOSITORY. One
@@ -27,16 +28,7 @@ const keys = new WeakMap<Context, Buffer>();
 function backupKey(ctx: Context): Buffer {
   const known = keys.get(ctx);
   if (known) return known;
-  const file = path.join(ctx.config.dataDir, KEY_FILE);
-  let hex: string;
-  if (fs.existsSync(file)) {
-    hex = ctx.secrets.open(fs.readFileSync(file, 'utf8').trim());
-  } else {
-    hex = randomBytes(32).toString('hex');
-    fs.writeFileSync(`${file}.new`, ctx.secrets.seal(hex), { mode: 0o600 });
-    fs.renameSync(`${file}.new`, file);
-  }
-  const key = Buffer.from(hex, 'hex');
+  const key = Buffer.from(sealedFile(ctx, KEY_FILE, () => randomBytes(32).toString('hex')), 'hex');
   keys.set(ctx, key);
   return key;
 }

@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { parsePublicKey } from '../domain/ssh-keys.js';
 import type { Context } from '../core/context.js';
+import { sealedFile } from './sealed-file.js';
 
 export interface HostKey {
   /** The private key in OpenSSH's format, for the SSH server. */
@@ -26,17 +26,10 @@ export function sftpHostKey(ctx: Context): HostKey {
   const known = loaded.get(ctx);
   if (known) return known;
   const file = path.join(ctx.config.dataDir, FILE);
-  let privateKey: string;
-  if (fs.existsSync(file)) {
-    privateKey = ctx.secrets.open(fs.readFileSync(file, 'utf8').trim());
-  } else {
-    // Made by OpenSSL through node:crypto: ssh2's own generator drops a leading zero byte of
-    // some Ed25519 keys (about 1 in 300), which it then cannot read back.
-    privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' }).toString();
-    // Written beside and renamed, so a crash never leaves half a key.
-    fs.writeFileSync(`${file}.new`, ctx.secrets.seal(privateKey), { mode: 0o600 });
-    fs.renameSync(`${file}.new`, file);
-  }
+  // Made by OpenSSL through node:crypto: ssh2's own generator drops a leading zero byte of
+  // some Ed25519 keys (about 1 in 300), which it then cannot read back.
+  const privateKey = sealedFile(ctx, FILE,
+    () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' }).toString());
   const parsed = ssh2.utils.parseKey(privateKey);
   if (parsed instanceof Error) throw new Error(`the SFTP host key in ${file} cannot be read: ${parsed.message}`);
   const key = Array.isArray(parsed) ? parsed[0]! : parsed;
