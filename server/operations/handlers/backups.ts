@@ -87,7 +87,7 @@ export function backupRestoreHandler(ctx: Context): OperationHandler<'backup-res
       if (op.params.path) {
         step.progress(20, `restoring ${op.params.path}`);
         await restorePathInto(ctx, backup, env.nodeId, env.containerId, op.params.path);
-        return `${op.params.path} restored from the backup of ${backup.createdAt}`;
+        return `${op.params.path} restored from the backup of ${shownTime(backup.createdAt)}`;
       }
       const wasRunning = env.desiredState === 'running';
       step.progress(10, 'stopping the environment');
@@ -100,7 +100,7 @@ export function backupRestoreHandler(ctx: Context): OperationHandler<'backup-res
         await client.start(env.containerId);
         setEnvironmentState(ctx, env.id, 'running');
       }
-      return `the environment's files are those of the backup of ${backup.createdAt}`;
+      return `the environment's files are those of the backup of ${shownTime(backup.createdAt)}`;
     },
     onFailure(op) {
       const env = ctx.repos.environments.get(op.resource.id);
@@ -123,3 +123,4 @@ export async function restoreNewEnvironment(ctx: Context, backupId: string, node
 }
 
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+const shownTime = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;

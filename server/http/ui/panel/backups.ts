@@ -12,6 +12,9 @@ import { sendDownload } from '../../file-transfer.js';
 
 type IdRoute = { Params: { id: string } };
 
+/** As the pages show times (the `time` helper): "2026-11-26 09:41 UTC". */
+const shownTime = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+
 /**
  * Backups from the customer panel: take one (with a note, kept outside retention or not),
  * see them with their progress and what they take, restore one in place after a page that
@@ -30,7 +33,7 @@ export const backupPages = (ui: Ui) => async (app: FastifyInstance): Promise<voi
     const rows = backups.map((b) => {
       const op = b.status === 'running' ? ctx.repos.operations.latestOf('backup', b.id) : undefined;
       return { ...backupView(b), operation: op ? publicOperation(op, who.kind) : null,
-        confirmDelete: t(request, 'panel.backups.confirmDelete', { date: b.createdAt.slice(0, 16).replace('T', ' ') }) };
+        confirmDelete: t(request, 'panel.backups.confirmDelete', { date: shownTime(b.createdAt) }) };
     });
     const restores = ctx.repos.operations.openFor(env.id).filter((o) => o.kind === 'backup-restore')
       .map((o) => publicOperation(o, who.kind));
@@ -105,7 +108,7 @@ export const backupPages = (ui: Ui) => async (app: FastifyInstance): Promise<voi
       env: environmentView(ctx, env), backup: backupView(backup), path, crumbs,
       parentUrl: path === '/' ? null : filesUrl(path.slice(0, path.lastIndexOf('/')) || '/'),
       rows: items.map((e) => ({ ...e, open: e.type === 'dir' ? filesUrl(e.path) : null, restorable: e.type === 'file' || e.type === 'dir',
-        confirmRestore: t(request, 'panel.backups.confirmRestorePath', { path: e.path, name: env.name, date: backup.createdAt.slice(0, 16).replace('T', ' ') }) })),
+        confirmRestore: t(request, 'panel.backups.confirmRestorePath', { path: e.path, name: env.name, date: shownTime(backup.createdAt) }) })),
     }, { nav: 'panel/environments' });
   });
 };
