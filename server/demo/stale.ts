@@ -4,6 +4,7 @@ import { storedPanelId } from '../db/connection.js';
 import type { LabStatus } from '../lab/lab.js';
 import { removeLabelledContainers } from '../lab/containers.js';
 import { EDGE_LABEL } from '../docker/edge-spec.js';
+import { BACKUP_LABEL } from '../docker/backup-spec.js';
 
 /**
  * A demo starts fresh: the previous demo's database is removed together with the
@@ -22,6 +23,7 @@ export async function removeStaleDemo(dataDir: string, lab: LabStatus): Promise<
     await removeLabelledContainers(lab.nodes, `io.kura.panel=${panelId}`);
     // Its edges too: they hold ports 80 and 443 of the nodes.
     await removeLabelledContainers(lab.nodes, `${EDGE_LABEL}=${panelId}`);
+    await removeLabelledContainers(lab.nodes, `${BACKUP_LABEL}=${panelId}`);
   }
   fs.rmSync(dataDir, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 import { errorMessage } from '../lib/errors.js';
 import type { Context } from '../core/context.js';
-import { checkRepositories, maintainBackups, startDueBackups } from '../services/backups.js';
+import { checkRepositories, maintainBackups, prepareRepository, startDueBackups } from '../services/backups.js';
 
 const TICK_MS = 60_000;
 const MAINTAIN_MS = 60 * 60_000;
@@ -29,10 +29,18 @@ export function startBackupLoop(ctx: Context): { stop(): Promise<void> } {
   };
   const timer = setInterval(tick, TICK_MS);
   timer.unref();
+  // A customer's repository is made when their environment first runs, one at a time.
+  let preparing = Promise.resolve();
+  const unsubscribe = ctx.updates.subscribe((e) => {
+    const customerId = e.type === 'environment' && e.data.state === 'running' ? e.customerId : null;
+    if (customerId) preparing = preparing.then(() => prepareRepository(ctx, customerId));
+  });
   return {
     async stop() {
+      unsubscribe();
       clearInterval(timer);
       await running;
+      await preparing;
     },
   };
 }

@@ -46,9 +46,23 @@ export function repositoryExists(repo: Repository): boolean {
   return fs.existsSync(path.join(repo.path, 'config'));
 }
 
-const initializing = new Map<string, Promise<void>>();
+/** The full id of the snapshot restic named (by its short id) when its file is in the repository and not empty. */
+export function storedSnapshot(repo: Repository, shortId: string): string | null {
+  if (!/^[0-9a-f]{8,64}$/.test(shortId)) return null;
+  const dir = path.join(repo.path, 'snapshots');
+  const name = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.startsWith(shortId) && /^[0-9a-f]{64}$/.test(f)) : undefined;
+  return name && fs.statSync(path.join(dir, name)).size > 0 ? name : null;
+}
 
-/** Makes the customer's repository the first time it is needed. */
+const initializing = new Map<string, Promise<void>>();
+/** Repositories this process made: no lock of an earlier process can be in them. */
+const madeHere = new Set<string>();
+
+/**
+ * Makes the customer's repository the first time it is needed. restic spends a few seconds
+ * on it (it tunes its key derivation to the machine), so the panel makes it as soon as the
+ * customer has an environment (loops/backups.ts), not at their first backup.
+ */
 export function ensureRepository(ctx: Context, repo: Repository): Promise<void> {
   if (repositoryExists(repo)) return Promise.resolve();
   let pending = initializing.get(repo.path);
@@ -60,6 +74,7 @@ export function ensureRepository(ctx: Context, repo: Repository): Promise<void> 
       fs.rmSync(temp, { recursive: true, force: true });
       await restic(ctx, { ...repo, path: temp }, ['init']);
       fs.renameSync(temp, repo.path);
+      madeHere.add(repo.path);
     })().finally(() => initializing.delete(repo.path));
     initializing.set(repo.path, pending);
   }
@@ -137,12 +152,12 @@ export function repositorySize(repo: Repository, fresh = false): number {
  * at a time), forgetting, pruning and checking take it alone. Another customer's never waits.
  */
 const SHARED = 2;
-interface Turns { shared: number; exclusive: boolean; waiting: { exclusive: boolean; go: () => void }[]; unlocked: boolean }
+interface Turns { shared: number; exclusive: boolean; waiting: { exclusive: boolean; go: () => void }[]; unlocked: Promise<void> | null }
 const turns = new Map<string, Turns>();
 
 export async function withRepository<T>(ctx: Context, repo: Repository, mode: 'shared' | 'exclusive', work: () => Promise<T>): Promise<T> {
   let t = turns.get(repo.path);
-  if (!t) { t = { shared: 0, exclusive: false, waiting: [], unlocked: false }; turns.set(repo.path, t); }
+  if (!t) { t = { shared: 0, exclusive: false, waiting: [], unlocked: null }; turns.set(repo.path, t); }
   const state = t;
   const free = () => mode === 'exclusive' ? !state.exclusive && state.shared === 0 : !state.exclusive && state.shared < SHARED;
   if (!free() || state.waiting.length > 0) {
@@ -156,11 +171,11 @@ export async function withRepository<T>(ctx: Context, repo: Repository, mode: 's
   try {
     await ensureRepository(ctx, repo);
     // A panel that stopped mid-backup leaves restic's lock behind; nothing else uses the
-    // repository, so the first turn of this process clears it.
-    if (!state.unlocked) {
-      await restic(ctx, repo, ['unlock', '--remove-all']);
-      state.unlocked = true;
-    }
+    // repository, so the first turn of this process clears it (once: turns that start
+    // meanwhile wait for it rather than clear a lock a running backup has just taken).
+    state.unlocked ??= madeHere.has(repo.path) ? Promise.resolve()
+      : restic(ctx, repo, ['unlock', '--remove-all']).then(() => {}, (err: unknown) => { state.unlocked = null; throw err; });
+    await state.unlocked;
     return await work();
   } finally {
     sizes.delete(repo.path);

@@ -7,7 +7,7 @@ import { KuraError, errorMessage } from '../lib/errors.js';
 import { FairQueue, QueueRefusal } from '../lib/fair-queue.js';
 import { backupImage } from '../templates/panel-images.js';
 import type { Context } from '../core/context.js';
-import { repositoryOf, resticStream, restic, serveRepository, withRepository, type Repository } from './backup-repository.js';
+import { repositoryOf, resticStream, restic, serveRepository, storedSnapshot, withRepository, type Repository } from './backup-repository.js';
 
 /**
  * The work behind backups and restores on a node: the helper container, the instant
@@ -94,8 +94,15 @@ export async function ensureHelper(ctx: Context, nodeId: string): Promise<string
  * while btrfs takes a read-only snapshot of its layer, an instant whatever its size. Answers
  * how long it was frozen. A stopped container is not frozen: nothing writes to it.
  */
-export async function captureState(ctx: Context, nodeId: string, helperId: string, containerId: string, snapshot: string): Promise<number | null> {
+/**
+ * A backup's snapshot on its node is named after the panel too: panels sharing a node (a
+ * test lab) never take each other's for stale.
+ */
+const snapshotName = (ctx: Context, backupId: string): string => `${ctx.panelId}-${backupId}`;
+
+export async function captureState(ctx: Context, nodeId: string, helperId: string, containerId: string, backupId: string): Promise<number | null> {
   const client = ctx.nodes.get(nodeId);
+  const snapshot = snapshotName(ctx, backupId);
   const state = await client.inspect(containerId);
   if (!state) throw new KuraError('conflict', 'the environment\'s container is missing on its node');
   if (!state.running) {
@@ -128,8 +135,8 @@ export async function thaw(ctx: Context, nodeId: string, containerId: string): P
   }
 }
 
-export async function dropSnapshot(ctx: Context, nodeId: string, helperId: string, snapshot: string): Promise<void> {
-  await dropSnapshots(ctx.nodes.get(nodeId).backupNode(), helperId, [snapshot]);
+export async function dropSnapshot(ctx: Context, nodeId: string, helperId: string, backupId: string): Promise<void> {
+  await dropSnapshots(ctx.nodes.get(nodeId).backupNode(), helperId, [snapshotName(ctx, backupId)]);
 }
 
 /** Snapshots on a node that no running backup owns (left by a crash): removed. */
@@ -137,8 +144,8 @@ export async function dropStaleSnapshots(ctx: Context, nodeId: string): Promise<
   const client = ctx.nodes.get(nodeId);
   const helper = await client.inspect(backupContainer(ctx.panelId));
   if (!helper?.running || helper.labels[BACKUP_LABEL] !== ctx.panelId) return 0;
-  const running = new Set(ctx.repos.backups.running().map((b) => b.id));
-  const stale = (await listSnapshots(client.backupNode(), helper.id)).filter((s) => !running.has(s));
+  const running = new Set(ctx.repos.backups.running().map((b) => snapshotName(ctx, b.id)));
+  const stale = (await listSnapshots(client.backupNode(), helper.id)).filter((s) => s.startsWith(`${ctx.panelId}-`) && !running.has(s));
   if (stale.length > 0) await dropSnapshots(client.backupNode(), helper.id, stale);
   return stale.length;
 }
@@ -197,7 +204,7 @@ export async function copySnapshot(ctx: Context, backup: Backup, nodeId: string,
   return withRepository(ctx, repo, 'shared', async () => {
     let summary: ResticLine | null = null;
     let lastShown = 0;
-    await resticOnNode(ctx, nodeId, helperId, repo, { snapshot: backup.id },
+    await resticOnNode(ctx, nodeId, helperId, repo, { snapshot: snapshotName(ctx, backup.id) },
       ['backup', '--json', '--host', backup.environmentId, '--tag', `kura-backup=${backup.id}`, ...(parent ? ['--parent', parent] : []), '.'],
       (line) => {
         const parsed = parseLine(line);
@@ -209,11 +216,12 @@ export async function copySnapshot(ctx: Context, backup: Backup, nodeId: string,
       });
     const s = summary as ResticLine | null;
     if (!s?.snapshot_id) throw new KuraError('internal', 'restic ended without naming the snapshot it made');
-    // Verified: the repository, read by the panel itself, holds the snapshot.
-    const listed = JSON.parse(await restic(ctx, repo, ['snapshots', '--json', s.snapshot_id]) || '[]') as { id: string }[];
-    const snapshot = listed.find((l) => l.id.startsWith(s.snapshot_id!));
-    if (!snapshot) throw new KuraError('internal', `restic reported snapshot ${s.snapshot_id} but the repository does not hold it`);
-    return { snapshotId: snapshot.id, sizeBytes: s.total_bytes_processed ?? 0, addedBytes: s.data_added ?? 0 };
+    // Verified: the snapshot's file is in the repository on the panel's disk (restic writes
+    // it last, after the data and index it names). Reading it with restic would cost another
+    // key derivation, most of a small backup's time.
+    const snapshotId = storedSnapshot(repo, s.snapshot_id);
+    if (!snapshotId) throw new KuraError('internal', `restic reported snapshot ${s.snapshot_id} but the repository does not hold it`);
+    return { snapshotId, sizeBytes: s.total_bytes_processed ?? 0, addedBytes: s.data_added ?? 0 };
   });
 }
 

@@ -7,7 +7,7 @@ import { BadRequestError, ConflictError, ForbiddenError, KuraError, NotFoundErro
 import { newId } from '../lib/ids.js';
 import type { OperationOf } from '../db/repos/operations.js';
 import type { Context } from '../core/context.js';
-import { repositoryOf, repositoryExists, repositorySize, restic, withRepository } from './backup-repository.js';
+import { ensureRepository, repositoryOf, repositoryExists, repositorySize, restic, withRepository } from './backup-repository.js';
 import { backupEntry, backupTar, dropStaleSnapshots, listBackupFolder, type BackupEntry } from './backup-runs.js';
 import { transferSlot } from './files.js';
 import { assertFewPending, assertNodeOnline, assertSettled, createEnvironment, environmentFor } from './environments.js';
@@ -243,6 +243,14 @@ export async function maintainBackups(ctx: Context): Promise<void> {
     await dropStaleSnapshots(ctx, node.id).catch((err: unknown) =>
       ctx.log.warn({ node: node.name, err: errorMessage(err) }, 'stale backup snapshots could not be removed'));
   }
+}
+
+/** Makes the repository of a customer who has environments but none yet (errors are logged; the first backup makes it then). */
+export async function prepareRepository(ctx: Context, customerId: string): Promise<void> {
+  const repo = repositoryOf(ctx, customerId);
+  if (repositoryExists(repo)) return;
+  await ensureRepository(ctx, repo).catch((err: unknown) =>
+    ctx.log.warn({ customer: customerId, err: errorMessage(err) }, 'the customer\'s backup repository could not be made yet'));
 }
 
 /** Every repository checked with `restic check`; failures are kept for the dashboard. */

@@ -14,5 +14,7 @@ export default async function setup(project: TestProject): Promise<void> {
   await removeLabelledContainers(lab.nodes, 'io.kura.panel');
   // Containers tests start outside the panel (to hold a port, say) carry io.kura.test; a killed run can leave them.
   await removeLabelledContainers(lab.nodes, 'io.kura.test');
+  // Backup helpers of earlier runs' panels (they carry their own label, not io.kura.panel).
+  await removeLabelledContainers(lab.nodes, 'io.kura.backup');
   project.provide('lab', lab);
 }
