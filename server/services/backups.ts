@@ -92,17 +92,17 @@ export function listBackups(ctx: Context, who: Principal, environmentId: string,
   { items: Backup[]; nextCursor: string | null } {
   if (ctx.repos.environments.get(environmentId)) environmentFor(ctx, who, environmentId);
   else if (who.kind !== 'admin' || ctx.repos.backups.byEnvironment(environmentId).length === 0) throw new NotFoundError('environment', environmentId);
+  // The cursor is the last backup of the previous page (newest first): the page goes on after it.
   let after: { at: string; id: string } | null = null;
   if (cursor) {
-    const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-    if (!at || !id) throw new BadRequestError('cursor is not one this list gave', { field: 'cursor' });
-    after = { at, id };
+    const last = ctx.repos.backups.get(cursor);
+    if (!last || last.environmentId !== environmentId) throw new BadRequestError('cursor is not one this list gave', { field: 'cursor' });
+    after = { at: last.createdAt, id: last.id };
   }
   const items = ctx.repos.backups.page(environmentId, after, limit + 1);
   const more = items.length > limit;
   const shown = items.slice(0, limit);
-  const last = shown.at(-1);
-  return { items: shown, nextCursor: more && last ? Buffer.from(`${last.createdAt}|${last.id}`).toString('base64url') : null };
+  return { items: shown, nextCursor: more ? shown.at(-1)?.id ?? null : null };
 }
 
 /**
@@ -112,12 +112,18 @@ export function listBackups(ctx: Context, who: Principal, environmentId: string,
 export async function deleteBackup(ctx: Context, who: Principal, id: string): Promise<void> {
   const b = backupFor(ctx, who, id);
   if (b.status === 'running') throw new ConflictError('the backup is still running; wait for it to end');
+  const restoring = ctx.repos.operations.open().some((o) => (o.kind === 'backup-restore' && o.params.backupId === b.id)
+    || (o.kind === 'provision' && 'fromBackup' in o.params && o.params.fromBackup === b.id));
+  if (restoring) throw new ConflictError('the backup is being restored; delete it once the restore has ended');
   ctx.repos.backups.remove(b.id);
   ctx.updates.publish({ type: 'backup', customerId: b.customerId, data: { ...backupView(b), deleted: true } });
   if (b.snapshotId) {
     const repo = repositoryOf(ctx, b.customerId);
     await withRepository(ctx, repo, 'exclusive', () => restic(ctx, repo, ['forget', b.snapshotId!])).catch((err: unknown) =>
       ctx.log.error({ backup: b.id, err: errorMessage(err) }, 'the deleted backup\'s snapshot stays until the maintenance pass'));
+    // Freeing its data (prune) can take a while in a large repository: it goes on after the answer.
+    void withRepository(ctx, repo, 'exclusive', () => restic(ctx, repo, ['prune'])).catch((err: unknown) =>
+      ctx.log.warn({ customer: b.customerId, err: errorMessage(err) }, 'pruning after a deleted backup failed; the next retention prunes'));
   }
 }
 

@@ -116,4 +116,21 @@ describe('backups over the API (fake nodes)', () => {
     expect((await third.login('third@kura.example', 'password-456')).statusCode).toBe(303);
     expect((await third.page(`/panel/environments/${envId}/backups`)).statusCode).toBe(404);
   });
+
+  it('lists backups newest first, a page at a time', async () => {
+    const env = await createEnvironment(fleet.panel, { name: 'paged', templateId: 'web', planId: dailyPlan, customerId });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fleet.panel.api('POST', `/environments/${env.id}/backups`, { note: `n${i}` }, { token });
+      expect(res.status).toBe(202);
+      await waitOperation(fleet.panel, res.body.operation.id);
+      ids.push(res.body.backup.id);
+    }
+    const first = await fleet.panel.api('GET', `/environments/${env.id}/backups?limit=2`, undefined, { token });
+    expect(first.body.items.map((b: any) => b.id)).toEqual([ids[2], ids[1]]);
+    expect(first.body.nextCursor).toBe(ids[1]);
+    const second = await fleet.panel.api('GET', `/environments/${env.id}/backups?limit=2&cursor=${first.body.nextCursor}`, undefined, { token });
+    expect(second.body).toEqual({ items: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
+    expect((await fleet.panel.api('GET', `/environments/${env.id}/backups?cursor=bkp_00000000000000000000`, undefined, { token })).status).toBe(400);
+  });
 });
