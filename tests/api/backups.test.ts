@@ -7,6 +7,8 @@ import { repositoryOf } from '../../server/services/backup-repository.js';
 import { startFakeFleet, type FakeFleet } from '../helpers/fake-fleet.js';
 import { createEnvironment, waitOperation } from '../helpers/panel.js';
 import { WebClient } from '../helpers/web.js';
+import { hashPassword } from '../../server/lib/secrets.js';
+import { newId, nowIso } from '../../server/lib/ids.js';
 
 describe('backups over the API (fake nodes)', () => {
   let fleet: FakeFleet;
@@ -132,5 +134,24 @@ describe('backups over the API (fake nodes)', () => {
     const second = await fleet.panel.api('GET', `/environments/${env.id}/backups?limit=2&cursor=${first.body.nextCursor}`, undefined, { token });
     expect(second.body).toEqual({ items: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
     expect((await fleet.panel.api('GET', `/environments/${env.id}/backups?cursor=bkp_00000000000000000000`, undefined, { token })).status).toBe(400);
+  });
+
+  it('shows an admin the customer\'s backup storage and a deleted environment\'s backups, with a way to bring one back', async () => {
+    const ctx = fleet.panel.ctx;
+    const b = ctx.repos.backups.insert({ id: 'bkp_kept0000000000000000', environmentId: 'env_gone0000000000000000', customerId, environmentName: 'gone-site',
+      templateId: 'web', planId: dailyPlan, nodeId: 'node_x', kind: 'manual', keep: false, note: '' });
+    ctx.repos.backups.succeed(b.id, { snapshotId: 'a'.repeat(64), sizeBytes: 3 * 1048576, addedBytes: 1048576, frozenMs: 40 });
+    ctx.repos.backups.expireEnvironment(b.environmentId, new Date(Date.now() + 7 * 86400_000).toISOString());
+    ctx.repos.admins.insert(newId('adm'), 'backup-admin@kura.example', await hashPassword('admin-password-1'), nowIso());
+    const admin = new WebClient(fleet.panel);
+    expect((await admin.login('backup-admin@kura.example', 'admin-password-1')).statusCode).toBe(303);
+    const page = await admin.page(`/admin/customers/${customerId}`);
+    expect(page.statusCode).toBe(200);
+    const section = page.body.slice(page.body.indexOf('data-testid="customer-backups"'));
+    expect(section).toContain('gone-site');
+    expect(section).toContain(`action="/panel/backups/${b.id}/restore"`);
+    // The customer does not see it: their environment is gone.
+    expect((await fleet.panel.api('GET', `/backups/${b.id}`, undefined, { token })).status).toBe(404);
+    expect((await fleet.panel.api('GET', `/backups/${b.id}`)).status).toBe(200);
   });
 });

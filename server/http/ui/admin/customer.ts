@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { customerFor, resumeCustomer, suspendCustomer, updateCustomer } from '../../../services/customers.js';
 import { createInvite, resetCustomerPassword } from '../../../services/sessions.js';
 import { environmentView } from '../../../read-models/views.js';
+import { backupStorage, backupView } from '../../../services/backups.js';
 import { KuraError } from '../../../lib/errors.js';
 import { UpdateCustomerBody } from '../../api/customers.js';
 import type { Ui } from '../ui.js';
@@ -28,7 +29,11 @@ export const customerPage = (ui: Ui) => async (app: FastifyInstance): Promise<vo
     }));
     return page(request, reply, 'admin/customer', customer.name, {
       customer, usage: ctx.repos.customers.usage(customer.id), environments, audit: recentAudit(ui, customer.id),
-      values: customer, stateLabels: stateLabels(i18n, request.web.lang), ...extra,
+      values: customer, stateLabels: stateLabels(i18n, request.web.lang),
+      backupStorage: backupStorage(ctx, customer.id),
+      // Deleted environments' backups, kept for the grace period: only an admin can bring them back.
+      keptBackups: ctx.repos.backups.byCustomer(customer.id).filter((b) => b.expiresAt !== null && b.status === 'succeeded').map(backupView),
+      ...extra,
     }, { status, nav: 'admin/customers' });
   };
 
