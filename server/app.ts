@@ -13,7 +13,7 @@ import { loadSecretBox } from './lib/secrets.js';
 import { newId } from './lib/ids.js';
 import { OperationRunner } from './operations/runner.js';
 import { operationHandlers } from './operations/handlers/index.js';
-import { loadTemplates } from './templates/catalog.js';
+import { loadTemplates, withCaptured } from './templates/catalog.js';
 import { templateImages } from './templates/image-builder.js';
 import { UpdateBus } from './core/updates.js';
 import type { Context } from './core/context.js';
@@ -61,7 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; c
   migrate(db, readMigrations(config.migrationsDir));
   const repos = makeRepos(db);
   const secrets = loadSecretBox(config.dataDir);
-  const templates = loadTemplates(config.templatesDir);
+  const templates = withCaptured(loadTemplates(config.templatesDir), path.join(config.dataDir, 'templates'));
 
   const app = Fastify({
     logger,

@@ -186,6 +186,18 @@ export class NodeClient {
     }, LOAD_TIMEOUT_MS, 'transfer');
   }
 
+  /** A container's filesystem and settings as a new image (Docker pauses it for the commit); answers the image id. */
+  async commit(id: string, repo: string, tag: string): Promise<string> {
+    const r = await this.call('container commit', () => this.bulk.getContainer(id).commit({ repo, tag, pause: true }) as Promise<{ Id: string }>,
+      LOAD_TIMEOUT_MS, 'transfer');
+    return r.Id;
+  }
+
+  /** An image as `docker save` makes it (loadable on any node), streamed. */
+  async saveImage(ref: string): Promise<NodeJS.ReadableStream> {
+    return this.call('image save', () => this.bulk.getImage(ref).get(), LOAD_TIMEOUT_MS, 'transfer');
+  }
+
   async pullImage(reference: string): Promise<void> {
     await this.call('image pull', async () => {
       const stream = await this.bulk.pull(reference);

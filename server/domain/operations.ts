@@ -121,6 +121,8 @@ export const OPERATION_KINDS = {
   destroy: kind('environment', None),
   reinstall: kind('environment', None),
   preload: kind('template', None),
+  /** An environment captured as a new template (or a new version of a captured one); the resource is the template. */
+  capture: kind('template', Type.Object({ environmentId: Id, name: Type.String(), version: Type.String() })),
   /** One environment moving to another node (the contract calls the kind `migrate`). */
   migrate: kind('environment',
     Type.Object({ sourceNodeId: Id, targetNodeId: Id }),

@@ -90,6 +90,8 @@ export interface Environment {
   customerId: string;
   nodeId: string;
   templateId: string;
+  /** The template's version its container was made from (null: made before versions were recorded). */
+  templateVersion: string | null;
   planId: string;
   state: EnvironmentState;
   desiredState: 'running' | 'stopped';
@@ -120,7 +122,9 @@ export interface TemplatePort {
 export type ImageSource =
   | { type: 'busybox'; overlay?: string }
   | { type: 'debootstrap'; suite: string; variant: 'minbase'; include: string[]; overlay?: string }
-  | { type: 'registry'; reference: string };
+  | { type: 'registry'; reference: string }
+  /** Captured from an environment: the image Docker committed, saved beside the template (`image`, relative to its folder). */
+  | { type: 'captured'; image: string; imageId: string; sizeBytes: number; environmentId: string; capturedAt: string };
 
 export interface Template {
   id: string;

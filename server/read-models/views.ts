@@ -9,7 +9,7 @@ import type { Context } from '../core/context.js';
 export function environmentView(ctx: Context, env: Environment, hosts?: Map<string, string>) {
   const host = hosts ? (hosts.get(env.nodeId) ?? null) : (ctx.repos.nodes.get(env.nodeId)?.publicHost ?? null);
   return {
-    id: env.id, name: env.name, customerId: env.customerId, nodeId: env.nodeId, templateId: env.templateId,
+    id: env.id, name: env.name, customerId: env.customerId, nodeId: env.nodeId, templateId: env.templateId, templateVersion: env.templateVersion,
     planId: env.planId, state: env.state, health: env.health, limits: env.limits, drift: env.drift,
     endpoints: env.ports.map((p) => ({ name: p.name, protocol: p.protocol, host, port: p.hostPort })),
     hostname: defaultHostname(ctx, env),

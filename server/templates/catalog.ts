@@ -21,6 +21,14 @@ const Source = Type.Union([
     type: Type.Literal('registry'),
     reference: Type.String({ pattern: '^[a-z0-9][a-z0-9._/:@-]{0,254}$' }),
   }, { additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('captured'),
+    image: RelativePath,
+    imageId: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
+    sizeBytes: Type.Integer({ minimum: 0 }),
+    environmentId: Type.String({ minLength: 1, maxLength: 64 }),
+    capturedAt: Type.String({ minLength: 1, maxLength: 40 }),
+  }, { additionalProperties: false }),
 ]);
 
 const TemplateFile = Type.Object({
@@ -62,7 +70,47 @@ const ALLOWED_CAPS = new Set([
 export interface TemplateCatalog {
   list(): Template[];
   get(id: string): Template | undefined;
+  /** A template captured while the panel runs (templates/capture.ts); the newest version of an id replaces the older. */
+  add?(template: Template): void;
+  remove?(id: string): void;
 }
+
+/**
+ * The repository's templates and those captured from environments, kept in the data
+ * folder as `<dir>/<id>/<version>/template.json` beside their image. A captured id never
+ * takes a repository template's; of a captured id's versions the newest is the one offered.
+ */
+export function withCaptured(repository: TemplateCatalog, dir: string): Required<TemplateCatalog> {
+  const captured = new Map<string, Template>();
+  if (fs.existsSync(dir)) {
+    for (const id of fs.readdirSync(dir).sort()) {
+      if (!Value.Check(Name, id) || repository.get(id)) continue;
+      const versions = fs.readdirSync(path.join(dir, id)).flatMap((v) => {
+        try {
+          const t = parseTemplate(id, path.join(dir, id, v));
+          return t.source.type === 'captured' ? [t] : [];
+        } catch {
+          return [];
+        }
+      });
+      const newest = versions.sort((a, b) => capturedAt(b).localeCompare(capturedAt(a)))[0];
+      if (newest) captured.set(id, newest);
+    }
+  }
+  return {
+    list: () => [...repository.list(), ...[...captured.values()].sort((a, b) => a.id.localeCompare(b.id))],
+    get: (id) => repository.get(id) ?? captured.get(id),
+    add(template) {
+      if (repository.get(template.id)) throw new TemplateError(`${template.id} is a template of the repository`);
+      captured.set(template.id, template);
+    },
+    remove(id) {
+      captured.delete(id);
+    },
+  };
+}
+
+const capturedAt = (t: Template): string => (t.source.type === 'captured' ? t.source.capturedAt : '');
 
 /** Reads every `templates/<id>/template.json`; any invalid template stops the start with its reasons. */
 export function loadTemplates(dir: string): TemplateCatalog {

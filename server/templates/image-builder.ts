@@ -36,6 +36,7 @@ export function templateImages(opts: { cacheDir: string; debianMirror?: string; 
 
   async function build(template: Template): Promise<TemplateImage> {
     if (template.source.type === 'registry') return { kind: 'registry', reference: template.source.reference };
+    if (template.source.type === 'captured') throw new Error(`template ${template.id} is captured, not built`);
     const source = sources[template.source.type];
     const key = await cacheKey(template, source);
     const dir = path.join(opts.cacheDir, `${template.id}-${key.slice(0, 16)}`);
@@ -75,6 +76,15 @@ export function templateImages(opts: { cacheDir: string; debianMirror?: string; 
   return {
     peek: (templateId) => resolved.get(templateId),
     resolve(template) {
+      // A captured template's image is already saved; a newer version of the id is another image.
+      if (template.source.type === 'captured') {
+        const archive = path.join(template.dir, template.source.image);
+        if (!fs.existsSync(archive)) return Promise.reject(new Error(`the captured image of template ${template.id} is missing (${archive})`));
+        const image: TemplateImage = { kind: 'archive', archive, imageId: template.source.imageId, sizeBytes: template.source.sizeBytes,
+          repoTag: `kura/${template.id}:${template.version}` };
+        resolved.set(template.id, image);
+        return Promise.resolve(image);
+      }
       const done = resolved.get(template.id);
       if (done && (done.kind === 'registry' || fs.existsSync(done.archive))) return Promise.resolve(done);
       const existing = inFlight.get(template.id);

@@ -5,7 +5,7 @@ import { NoCapacityError } from '../../lib/errors.js';
 import { hostnameLabel } from '../../domain/edge.js';
 
 interface EnvRow {
-  id: string; name: string; customer_id: string; node_id: string; template_id: string; plan_id: string;
+  id: string; name: string; customer_id: string; node_id: string; template_id: string; template_version: string | null; plan_id: string;
   state: EnvironmentState; desired_state: 'running' | 'stopped'; cpus: number; memory_mb: number; swap_mb: number;
   disk_mb: number; pids: number; nofile: number; health: EnvironmentHealth | null; image_id: string | null; container_id: string | null; drift: string | null;
   hostname_label: string | null; created_at: string; updated_at: string;
@@ -57,12 +57,14 @@ export function environmentsRepo(db: Db) {
     movePort: db.prepare('UPDATE environment_ports SET host_port = ? WHERE environment_id = ? AND name = ?'),
     count: db.prepare('SELECT COUNT(*) AS n FROM environments WHERE node_id = ?'),
     setDrift: db.prepare('UPDATE environments SET drift = ?, updated_at = ? WHERE id = ?'),
+    setTemplateVersion: db.prepare('UPDATE environments SET template_version = ? WHERE id = ?'),
+    countWithTemplate: db.prepare('SELECT COUNT(*) FROM environments WHERE template_id = ?').pluck(),
     markUnknown: db.prepare(`UPDATE environments SET state = 'unknown', updated_at = ? WHERE node_id = ?
       AND state IN ('running', 'stopped', 'error')`),
   };
 
   const toEnv = (r: EnvRow, ports: PortBinding[]): Environment => ({
-    id: r.id, name: r.name, customerId: r.customer_id, nodeId: r.node_id, templateId: r.template_id, planId: r.plan_id,
+    id: r.id, name: r.name, customerId: r.customer_id, nodeId: r.node_id, templateId: r.template_id, templateVersion: r.template_version, planId: r.plan_id,
     state: r.state, desiredState: r.desired_state,
     limits: { cpus: r.cpus, memoryMb: r.memory_mb, swapMb: r.swap_mb, diskMb: r.disk_mb, pids: r.pids, nofile: r.nofile },
     health: r.health, hostnameLabel: r.hostname_label,
@@ -141,6 +143,14 @@ export function environmentsRepo(db: Db) {
     setDesired(id: string, desired: 'running' | 'stopped'): void {
       changed();
       q.setDesired.run(desired, nowIso(), id);
+    },
+    countWithTemplate(templateId: string): number {
+      return q.countWithTemplate.get(templateId) as number;
+    },
+    /** The version of the template its container was just made from. */
+    setTemplateVersion(id: string, version: string): void {
+      changed();
+      q.setTemplateVersion.run(version, id);
     },
     setContainer(id: string, containerId: string | null, imageId: string | null): void {
       changed();

@@ -105,6 +105,7 @@ export const EnvironmentState = Type.Union([
 
 export const Environment = Type.Object({
   id: Type.String(), name: Type.String(), customerId: Type.String(), nodeId: Type.String(), templateId: Type.String(),
+  templateVersion: Type.Union([Type.String(), Type.Null()], { description: 'the template\'s version its container was made from' }),
   planId: Type.String(), state: EnvironmentState,
   health: Type.Union([Type.Literal('starting'), Type.Literal('healthy'), Type.Literal('unhealthy'), Type.Null()],
     { description: 'what the template\'s health check last said; null when the template has none or the environment is not running' }),

@@ -1,6 +1,7 @@
 import type { Context } from '../../core/context.js';
 import type { OperationHandlers } from '../runner.js';
 import { backupHandler, backupRestoreHandler } from './backups.js';
+import { captureHandler } from './capture.js';
 import { destroyHandler } from './destroy.js';
 import { evacuateHandler } from './evacuate.js';
 import { consolidateHandler, rebalanceHandler } from './fleet-moves.js';
@@ -28,5 +29,6 @@ export function operationHandlers(ctx: Context): OperationHandlers {
     rebalance: rebalanceHandler(ctx),
     backup: backupHandler(ctx),
     'backup-restore': backupRestoreHandler(ctx),
+    capture: captureHandler(ctx),
   };
 }

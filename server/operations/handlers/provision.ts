@@ -48,6 +48,7 @@ export function provisionHandler(ctx: Context): OperationHandler<'provision' | '
         }
       }
       ctx.repos.environments.setContainer(env.id, containerId, image);
+      ctx.repos.environments.setTemplateVersion(env.id, template.version);
       if ('fromBackup' in op.params && op.params.fromBackup) {
         step.progress(75, 'restoring the backup\'s files');
         await restoreNewEnvironment(ctx, op.params.fromBackup, env.nodeId, containerId);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../../lib/errors.js';
+import { deleteCapturedTemplate } from '../../../services/templates.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 
@@ -21,11 +22,19 @@ export const templatePages = (ui: Ui) => async (app: FastifyInstance): Promise<v
     const defaultPlan = template.defaults ? ctx.repos.plans.byName(template.defaults.plan) : undefined;
     const source = template.source.type === 'registry' ? `registry: ${template.source.reference}`
       : template.source.type === 'debootstrap' ? `debootstrap: ${template.source.suite}` : template.source.type;
+    const using = ctx.repos.environments.countWithTemplate(template.id);
     return page(request, reply, 'admin/template', template.name, {
+      captured: template.source.type === 'captured' ? { ...template.source, using } : null,
       template: { id: template.id, name: template.name, version: template.version, description: template.description,
         ports: template.ports, dataPath: template.dataPath, capabilities: template.capabilities, user: template.user,
         command: template.command.join(' ') },
       source, defaultPlanName: template.defaults?.plan ?? null, defaultPlan,
     }, { nav: 'admin/templates' });
+  });
+
+  app.post<IdRoute>('/templates/:id/delete', async (request, reply) => {
+    deleteCapturedTemplate(ctx, request.params.id);
+    request.auditNote = { action: 'template.delete', resourceType: 'template', resourceId: request.params.id };
+    return reply.redirect('/admin/templates', 303);
   });
 };

@@ -1,3 +1,4 @@
+import { captureTemplate } from '../../../services/templates.js';
 import type { FastifyInstance } from 'fastify';
 import { environmentAction, environmentFor, reinstallEnvironment, resizeEnvironment } from '../../../services/environments.js';
 import { startMove } from '../../../services/moves.js';
@@ -99,6 +100,13 @@ export const environmentPages = (ui: Ui) => async (app: FastifyInstance): Promis
     const op = startMove(ctx, request.params.id, { nodeId: nodeId || undefined });
     request.auditNote = { action: 'environment.migrate', resourceType: 'environment', resourceId: request.params.id,
       detail: `target=${op.params.targetNodeId}` };
+    return reply.redirect(`/panel/environments/${request.params.id}?op=${op.id}`, 303);
+  });
+
+  app.post<IdRoute>('/environments/:id/template', async (request, reply) => {
+    requireAdminPage(request);
+    const op = captureTemplate(ctx, request.params.id, { id: field(request.body, 'id'), name: field(request.body, 'name'), version: field(request.body, 'version') });
+    request.auditNote = { action: 'template.capture', resourceType: 'template', resourceId: op.resource.id, detail: `environment=${request.params.id} version=${op.params.version}` };
     return reply.redirect(`/panel/environments/${request.params.id}?op=${op.id}`, 303);
   });
 
