@@ -1,4 +1,5 @@
 // npm run lab -- <up|down|status|pause|resume|kill|restart> [options]
+import { legacyDown, legacyUp } from './legacy.js';
 import { parseArgs } from 'node:util';
 import {
   dockerCliArgs, killNode, labDown, labStatus, labUp, pauseNode, restartNode, resumeNode,
@@ -14,6 +15,7 @@ const USAGE = `usage: npm run lab -- <command> [options]
   kill N                       SIGKILL node N's dockerd
   restart N [--fresh]          bring node N back (keeps its disk unless --fresh)
   env N                        print docker CLI arguments for node N
+  legacy [down]                the legacy server to import (debootstrap, in its own namespace): start it, print its login; or stop it
 
 options: --dir DIR (default $KURA_LAB_DIR or /var/lib/kura-lab), --json`;
 
@@ -95,6 +97,17 @@ async function main(): Promise<void> {
     case 'restart': {
       const node = await restartNode(intArg(arg, 'node index'), { dir, fresh: values.fresh ?? false });
       process.stdout.write(json ? `${JSON.stringify(node, null, 2)}\n` : `${describe(node)}\n`);
+      return;
+    }
+    case 'legacy': {
+      if (arg === 'down') {
+        await legacyDown();
+        process.stdout.write('legacy server stopped\n');
+        return;
+      }
+      const h = await legacyUp((line) => process.stderr.write(`kura-lab: ${line}\n`));
+      process.stdout.write(json ? `${JSON.stringify(h, null, 2)}\n`
+        : `legacy server: ssh ${h.user}@${h.host} (password ${h.password}); rootfs ${h.rootfs}\n`);
       return;
     }
     case 'env': {

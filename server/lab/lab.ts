@@ -1,5 +1,6 @@
 // The lab: this machine turned into N Docker nodes, each a dockerd in its own network namespace
 // with its own btrfs, reachable from the host over mutual TLS at 10.231.N.2:2376.
+import { legacyDown } from './legacy.js';
 import { readFileSync } from 'node:fs';
 import { access, mkdir, rm } from 'node:fs/promises';
 import { ensureLabTls, ensureServerCert } from './certs.js';
@@ -169,6 +170,7 @@ export async function labDown(opts: LabOptions = {}): Promise<void> {
     const owner = await labOwner();
     if (owner !== null && owner !== dir) await teardownLab(owner);
     const removed = await teardownLab(dir);
+    await legacyDown();
     if (removed.length > 0) log(`removed ${removed.map((i) => `lab${i}`).join(', ')}`);
   });
 }
