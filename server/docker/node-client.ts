@@ -28,6 +28,8 @@ export interface NodeFacts {
   cpus: number;
   memoryMb: number;
   storageDriver: string;
+  /** The CPU architecture, as uname -m names it (x86_64). */
+  architecture: string;
   /** Where the engine keeps images and containers (the backup helper sees it). */
   dockerRootDir: string;
 }
@@ -131,6 +133,7 @@ export class NodeClient {
         memoryMb: Math.floor(Number(info.MemTotal) / MIB),
         storageDriver: String(info.Driver),
         dockerRootDir: String(info.DockerRootDir),
+        architecture: String(info.Architecture),
       };
     }, deadlineMs);
   }

@@ -18,7 +18,7 @@ export function isFinished(status: string): boolean {
   return FINISHED_STATES.has(status as OperationStatus);
 }
 
-export type ResourceType = 'environment' | 'node' | 'template' | 'fleet' | 'backup';
+export type ResourceType = 'environment' | 'node' | 'template' | 'fleet' | 'backup' | 'import';
 
 /** The public view of an operation, as the contract shapes it. */
 export interface Operation {
@@ -121,6 +121,16 @@ export const OPERATION_KINDS = {
   destroy: kind('environment', None),
   reinstall: kind('environment', None),
   preload: kind('template', None),
+  /**
+   * A read-only look at a server to import; its result is the report. The login's secrets are
+   * sealed with the panel's key (`sealed`: {password?, privateKey?}).
+   */
+  preflight: kind('import',
+    Type.Object({ source: Type.Object({ host: Type.String(), port: Type.Integer(), user: Type.String(), sealed: Type.String() }), planId: Type.Optional(Id) }),
+    None,
+    Type.Object({ facts: Type.Unknown(), findings: Type.Array(Type.Object({
+      code: Type.String(), severity: Type.Union([Type.Literal('blocker'), Type.Literal('warning'), Type.Literal('info')]),
+      title: Type.String(), detail: Type.String(), action: Type.String() })) })),
   /** An environment captured as a new template (or a new version of a captured one); the resource is the template. */
   capture: kind('template', Type.Object({ environmentId: Id, name: Type.String(), version: Type.String() })),
   /** One environment moving to another node (the contract calls the kind `migrate`). */

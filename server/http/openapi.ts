@@ -21,6 +21,7 @@ export const API_TAGS = [
   { name: 'ssh-keys', description: 'Customers\' SSH public keys, for SFTP into their environments. A customer token manages its own.' },
   { name: 'files', description: 'An environment\'s files in its template\'s data folder: list, download (a folder as a .tar.gz), upload, make folders, rename, delete. The same files SFTP reaches.' },
   { name: 'backups', description: 'Consistent, incremental, encrypted backups of environments (restic, one repository per customer, off the nodes): take, list, browse, download, restore in place, one path, or into a new environment, delete.' },
+  { name: 'imports', description: 'Existing servers brought into environments: a read-only preflight over SSH that reports what will and will not carry over (admin).' },
   { name: 'operations', description: 'The asynchronous work behind every 202 answer, with its progress and outcome. Wait on one, or follow the event stream.' },
   { name: 'events', description: 'A Server-Sent Events stream of operation and environment changes the caller may see.' },
   { name: 'fleet', description: 'Placement across the nodes. Admin only.' },

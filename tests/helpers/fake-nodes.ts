@@ -75,7 +75,7 @@ export class FakeNode {
       async publishedPorts() { node.enter('publishedPorts'); return new Set<string>(); },
       async facts() {
         node.enter('facts');
-        return { dockerVersion: 'fake', apiVersion: '1.41', cpus: 8, memoryMb: 8192, storageDriver: 'overlay2', dockerRootDir: '/var/lib/docker' };
+        return { dockerVersion: 'fake', apiVersion: '1.41', cpus: 8, memoryMb: 8192, storageDriver: 'overlay2', dockerRootDir: '/var/lib/docker', architecture: 'x86_64' };
       },
       async createContainer(spec) {
         node.enter('create');

@@ -19,7 +19,7 @@ const FLOORS: string[][] = [
   ['read-models'],
   ['core'],
   ['templates', 'lab'],
-  ['db', 'docker'],
+  ['db', 'docker', 'sources'],
   ['domain'],
   ['lib'],
   ['config.ts'],

@@ -20,6 +20,7 @@ import { domainRoutes } from './domains.js';
 import { sshKeyRoutes } from './ssh-keys.js';
 import { fileRoutes } from './files.js';
 import { backupRoutes } from './backups.js';
+import { importRoutes } from './imports.js';
 
 /** The provisioning API v1: every route behind a bearer token, each token within its limits. */
 export const apiV1 = (ctx: Context, limits: RequestLimits): FastifyPluginAsyncTypebox => async (app) => {
@@ -48,6 +49,7 @@ export const apiV1 = (ctx: Context, limits: RequestLimits): FastifyPluginAsyncTy
   await app.register(sshKeyRoutes(ctx));
   await app.register(fileRoutes(ctx));
   await app.register(backupRoutes(ctx));
+  await app.register(importRoutes(ctx));
   await app.register(operationRoutes(ctx));
   await app.register(eventRoutes(ctx));
   await app.register(fleetRoutes(ctx));

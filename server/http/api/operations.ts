@@ -37,7 +37,10 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
   },
     async (request) => {
       const who = principal(request);
-      return publicOperation(visible(ctx.repos.operations.view(request.params.id), who, request.params.id), who.kind);
+      const op = publicOperation(visible(ctx.repos.operations.view(request.params.id), who, request.params.id), who.kind);
+      // What the operation found, for kinds that report something (a preflight's report, a batch's moves): admins only.
+      const result = who.kind === 'admin' ? ctx.repos.operations.get(op.id)?.result ?? null : null;
+      return result === null ? op : { ...op, result };
     });
 
   app.get('/operations/:id/wait', {

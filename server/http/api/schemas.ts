@@ -36,6 +36,7 @@ export const Operation = Type.Object({
   resource: Type.Object({ type: Type.String(), id: Type.String() }),
   error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
   createdAt: Timestamp, updatedAt: Timestamp,
+  result: Type.Optional(Type.Unknown({ description: 'what the operation found, for kinds that report (a preflight\'s report); admins only' })),
 });
 
 export const Node = Type.Object({

@@ -1,0 +1,138 @@
+// Preflight of an existing server: the lab's legacy server (debootstrap, sshd, nginx, a second service, hazards), read over SSH.
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { legacyUp, type LegacyHost } from '../../server/lab/legacy.js';
+import { labNode } from '../helpers/lab.js';
+import { registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
+
+/**
+ * What the source's own sshd and PAM record about every login, good or failed, whoever logs
+ * in: the login records and the message of the day PAM rewrites. Kura writes nothing; these
+ * are the source's doing, and they are the only entries left out of the comparison.
+ */
+const LOGIN_RECORDS = new Set(['run', 'run/motd.dynamic', 'var/log/btmp', 'var/log/wtmp', 'var/log/lastlog', 'var/log/auth.log']);
+
+/** Every entry of the source's filesystem (but /proc) with its type, mode, owner, size, mtime, and each file's sha256. */
+function listing(rootfs: string): string {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const full = path.join(dir, name);
+      const rel = path.relative(rootfs, full);
+      if (rel === 'proc') continue;
+      if (LOGIN_RECORDS.has(rel)) {
+        if (rel === 'run') walk(full);
+        continue;
+      }
+      const st = fs.lstatSync(full);
+      const hash = st.isFile() ? createHash('sha256').update(fs.readFileSync(full)).digest('hex') : st.isSymbolicLink() ? fs.readlinkSync(full) : '';
+      out.push(`${rel} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size} ${st.mtimeMs} ${hash}`);
+      if (st.isDirectory()) walk(full);
+    }
+  };
+  walk(rootfs);
+  return out.join('\n');
+}
+
+describe('preflight of a legacy server', () => {
+  let panel: TestPanel;
+  let legacy: LegacyHost;
+  let seed: Seed;
+  let before: string;
+  const source = (extra: Record<string, unknown> = {}) => ({ type: 'ssh', host: legacy.host, user: legacy.user, password: legacy.password, ...extra });
+
+  async function preflight(body: Record<string, unknown>): Promise<any> {
+    const res = await panel.api('POST', '/imports/preflight', body);
+    expect(res.status, res.text).toBe(202);
+    expect(res.body.operation.resource.type).toBe('import');
+    await waitOperation(panel, res.body.operation.id, 120);
+    return (await panel.api('GET', `/operations/${res.body.operation.id}`)).body;
+  }
+
+  beforeAll(async () => {
+    legacy = await legacyUp();
+    before = listing(legacy.rootfs);
+    panel = await startTestPanel({ background: false });
+    await registerNode(panel, labNode(1));
+    seed = await seedCustomer(panel, { email: 'imports@kura.example', plan: { diskMb: 1024 } });
+  }, 600_000);
+  afterAll(async () => panel?.close());
+
+  it('reports the facts and every hazard, each with its severity and action, and no blocker when the plan fits', async () => {
+    const op = await preflight({ source: source(), planId: seed.planId });
+    expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+    const { facts, findings } = op.result;
+    expect(facts.distro).toMatch(/Debian GNU\/Linux 12/);
+    expect(facts.arch).toBe('x86_64');
+    expect(facts.libc).toMatch(/GLIBC 2\.36/);
+    expect(facts.diskMb).toBeGreaterThan(200);
+    expect(facts.services).toEqual(expect.arrayContaining(['nginx', 'cron', 'legacy-api', 'ssh']));
+    expect(facts.listening.map((l: any) => [l.port, l.process])).toEqual(expect.arrayContaining([[22, 'sshd'], [80, 'nginx'], [8081, 'busybox']]));
+    expect(facts.listening.find((l: any) => l.port === 8081).command).toMatch(/httpd -p 8081/);
+    expect(facts.users.map((u: any) => u.name)).toEqual(['webadmin']);
+    // The host key the panel saw is the source's own.
+    const keys = fs.readdirSync(path.join(legacy.rootfs, 'etc/ssh')).filter((f) => f.endsWith('.pub'))
+      .map((f) => execFileSync('ssh-keygen', ['-l', '-f', path.join(legacy.rootfs, 'etc/ssh', f)]).toString().split(' ')[1]);
+    expect(keys).toContain(facts.hostKey);
+
+    const byCode = new Map(findings.map((f: any) => [f.code, f]));
+    expect(findings.filter((f: any) => f.severity === 'blocker')).toEqual([]);
+    expect(byCode.get('device-nodes')).toMatchObject({ severity: 'warning', detail: expect.stringContaining('/opt/ttyS9') });
+    expect(byCode.get('network-mount')).toMatchObject({ severity: 'warning', detail: expect.stringContaining('10.231.251.9:/export/shared') });
+    expect(byCode.get('hard-coded-address')).toMatchObject({ severity: 'warning', detail: expect.stringContaining('/etc/nginx/sites-available/default:2 10.231.251.2') });
+    expect(byCode.get('crontab')).toMatchObject({ severity: 'info', detail: expect.stringContaining('crontab of root') });
+    expect(byCode.get('kernel-modules')).toMatchObject({ severity: 'warning', detail: 'nf_conntrack_ftp' });
+    expect(byCode.get('sysctls')).toMatchObject({ severity: 'warning', detail: 'net.ipv4.ip_forward = 1' });
+    expect(byCode.get('disk')).toMatchObject({ severity: 'info' });
+    for (const f of findings) expect(f.action.length, f.code).toBeGreaterThan(10);
+    // A customer token sees no report.
+    expect((await panel.api('GET', `/operations/${op.id}`, undefined, { token: seed.customerToken })).status).toBe(404);
+  }, 180_000);
+
+  it('names data larger than the plan\'s disk as a blocker', async () => {
+    const small = await panel.api('POST', '/plans', { name: 'tiny-disk', cpus: 0.5, memoryMb: 64, diskMb: 64, pids: 32 });
+    const op = await preflight({ source: source(), planId: small.body.id });
+    expect(op.status).toBe('succeeded');
+    expect(op.result.findings.filter((f: any) => f.severity === 'blocker').map((f: any) => f.code)).toEqual(['disk']);
+    expect(op.message).toMatch(/1 blocker/);
+  }, 120_000);
+
+  it('fails clearly, never hanging: a wrong password, an unreachable port, a source that never answers', async () => {
+    const wrong = await preflight({ source: source({ password: 'not-the-password' }) });
+    expect(wrong.status).toBe('failed');
+    expect(wrong.error.message).toMatch(/authentication failed for root@10\.231\.251\.2/);
+    const closed = await preflight({ source: source({ port: 2299 }) });
+    expect(closed.status).toBe('failed');
+    expect(closed.error.message).toMatch(/unreachable \(ECONNREFUSED\)/);
+    // A listener that takes the connection and never says anything.
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      const started = Date.now();
+      const hung = await preflight({ source: source({ host: '127.0.0.1', port: (silent.address() as net.AddressInfo).port }) });
+      expect(hung.status).toBe('failed');
+      expect(hung.error.message).toMatch(/timed out/);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      silent.close();
+    }
+  }, 120_000);
+
+  it('refuses bad input, and is for admins only', async () => {
+    expect((await panel.api('POST', '/imports/preflight', { source: { type: 'ssh', host: legacy.host, user: 'root' } })).status).toBe(400);
+    expect((await panel.api('POST', '/imports/preflight', { source: source({ host: 'a;rm -rf /' }) })).status).toBe(400);
+    expect((await panel.api('POST', '/imports/preflight', { source: source({ privateKey: 'not a key', password: undefined }) })).status).toBe(400);
+    expect((await panel.api('POST', '/imports/preflight', { source: source(), planId: 'plan_nope' })).status).toBe(400);
+    expect((await panel.api('POST', '/imports/preflight', { source: source() }, { token: seed.customerToken })).status).toBe(403);
+  });
+
+  it('left the source exactly as it was: every file, mode, owner, size, time and hash (but its own login records)', () => {
+    const after = listing(legacy.rootfs);
+    expect(after.split('\n').length).toBeGreaterThan(5000);
+    expect(after).toBe(before);
+  });
+});
