@@ -31,6 +31,15 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     return { items: r.items.map((op) => publicOperation(op, who.kind)), nextCursor: r.nextCursor };
   });
 
+  /** A row its kind cannot read has no result to show (the view above still shows why it failed). */
+  const resultOf = (id: string): unknown => {
+    try {
+      return ctx.repos.operations.get(id)?.result ?? null;
+    } catch {
+      return null;
+    }
+  };
+
   app.get('/operations/:id', {
     schema: { tags, operationId: 'getOperation', summary: 'Get an operation', params: IdParams, response: { 200: Operation, ...errors(401, 404) },
       description: 'One operation with its status, progress and error. A customer token sees only its own; another customer\'s answers 404.' },
@@ -39,7 +48,7 @@ export const operationRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       const who = principal(request);
       const op = publicOperation(visible(ctx.repos.operations.view(request.params.id), who, request.params.id), who.kind);
       // What the operation found, for kinds that report something (a preflight's report, a batch's moves): admins only.
-      const result = who.kind === 'admin' ? ctx.repos.operations.get(op.id)?.result ?? null : null;
+      const result = who.kind === 'admin' ? resultOf(op.id) : null;
       return result === null ? op : { ...op, result };
     });
 
