@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { legacyUp, type LegacyHost } from '../../server/lab/legacy.js';
 import { labNode } from '../helpers/lab.js';
 import { registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
+import { WebClient } from '../helpers/web.js';
+import { hashPassword } from '../../server/lib/secrets.js';
+import { newId, nowIso } from '../../server/lib/ids.js';
 
 /**
  * What the source's own sshd and PAM record about every login, good or failed, whoever logs
@@ -135,4 +138,38 @@ describe('preflight of a legacy server', () => {
     expect(after.split('\n').length).toBeGreaterThan(5000);
     expect(after).toBe(before);
   });
+});
+
+describe('preflight in the admin console', () => {
+  let panel: TestPanel;
+  let legacy: LegacyHost;
+
+  beforeAll(async () => {
+    legacy = await legacyUp();
+    panel = await startTestPanel({ background: false });
+    await registerNode(panel, labNode(1));
+  }, 600_000);
+  afterAll(async () => panel?.close());
+
+  it('takes the login in a form and shows the report before anything is copied', async () => {
+    panel.ctx.repos.admins.insert(newId('adm'), 'import-admin@kura.example', await hashPassword('admin-password-1'), nowIso());
+    const admin = new WebClient(panel);
+    expect((await admin.login('import-admin@kura.example', 'admin-password-1')).statusCode).toBe(303);
+    expect((await admin.page('/admin/imports')).statusCode).toBe(200);
+    const refused = await admin.post('/admin/imports/preflight', { host: legacy.host, port: '22', user: 'root', password: '' });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('give source.password or source.privateKey');
+    const started = await admin.post('/admin/imports/preflight', { host: legacy.host, port: '22', user: 'root', password: legacy.password });
+    expect(started.statusCode).toBe(303);
+    const opId = String(started.headers.location).split('/').pop()!;
+    expect((await waitOperation(panel, opId, 120)).status).toBe('succeeded');
+    const report = await admin.page(`/admin/imports/${opId}`);
+    expect(report.statusCode).toBe(200);
+    expect(report.body).toContain('Debian GNU/Linux 12 (bookworm)');
+    expect(report.body).toContain('data-code="device-nodes" data-severity="warning"');
+    expect(report.body).toContain('/etc/nginx/sites-available/default:2 10.231.251.2');
+    // The password is nowhere on the page, nor in the operation as stored.
+    expect(report.body).not.toContain(legacy.password);
+    expect(JSON.stringify(panel.ctx.repos.operations.get(opId))).not.toContain(legacy.password);
+  }, 180_000);
 });

@@ -10,6 +10,7 @@ import { templatePages } from './templates.js';
 import { environmentAdminPages } from './environments.js';
 import { operationPages } from './operations.js';
 import { auditPages } from './audit.js';
+import { importPages } from './imports.js';
 
 /** The admin console: every page here answers a customer with 404. */
 export const adminRoutes = (ui: Ui) => async (app: FastifyInstance): Promise<void> => {
@@ -25,4 +26,5 @@ export const adminRoutes = (ui: Ui) => async (app: FastifyInstance): Promise<voi
   await app.register(environmentAdminPages(ui));
   await app.register(operationPages(ui));
   await app.register(auditPages(ui));
+  await app.register(importPages(ui));
 };
