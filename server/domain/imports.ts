@@ -233,3 +233,69 @@ export function findings(facts: SourceFacts, opts: { nodeArch: string; planDiskM
 }
 
 export const hasBlocker = (list: readonly Finding[]): boolean => list.some((f) => f.severity === 'blocker');
+
+/** What an import does with a source, worked out from its facts. */
+export interface ImportPlan {
+  /** Paths (absolute) left out of the copy besides the machine's own (proc, sys, dev, run, boot, modules, tmp). */
+  excludes: string[];
+  /** The services the supervisor starts, each as a shell command line, restarted when it stops. */
+  services: { name: string; command: string }[];
+  /** The ports the environment publishes (the source's listening ports, but those of services not started). */
+  ports: number[];
+  /** Files whose listen directives name an address, to be made to listen on every address. */
+  listenFiles: string[];
+  /** Ports served by a web server: their front pages are compared after the import. */
+  webPorts: number[];
+}
+
+/** How a known daemon runs in the foreground (a supervisor keeps it, instead of it forking away). */
+const FOREGROUND: Record<string, (command: string) => string> = {
+  nginx: () => '/usr/sbin/nginx -g \'daemon off;\'',
+  apache2: () => '/usr/sbin/apache2ctl -DFOREGROUND',
+  httpd: (c) => (c.includes('-DFOREGROUND') ? c : '/usr/sbin/httpd -DFOREGROUND'),
+  busybox: (c) => (/\bhttpd\b/.test(c) && !/ -f\b/.test(c) ? c.replace(/\bhttpd\b/, 'httpd -f') : c),
+  lighttpd: () => '/usr/sbin/lighttpd -D -f /etc/lighttpd/lighttpd.conf',
+};
+
+const WEB_SERVERS = new Set(['nginx', 'apache2', 'httpd', 'busybox', 'lighttpd']);
+
+export function importPlan(facts: SourceFacts): ImportPlan {
+  const started = facts.listening.filter((l) => !NOT_STARTED[l.process]);
+  const services = new Map<string, string>();
+  for (const l of started) {
+    if (services.has(l.process)) continue;
+    const foreground = FOREGROUND[l.process];
+    services.set(l.process, foreground ? foreground(l.command) : l.command || l.process);
+  }
+  if (facts.crontabs.length > 0 || facts.services.includes('cron')) services.set('cron', '/usr/sbin/cron -f');
+  return {
+    excludes: facts.devices,
+    services: [...services].map(([name, command]) => ({ name, command })),
+    ports: [...new Set(started.map((l) => l.port))].sort((a, b) => a - b),
+    listenFiles: [...new Set(facts.addresses.map((a) => a.file))],
+    webPorts: [...new Set(started.filter((l) => WEB_SERVERS.has(l.process)).map((l) => l.port))].sort((a, b) => a - b),
+  };
+}
+
+/** nginx's `listen ADDR:PORT` and Apache's `Listen ADDR:PORT` made to listen on every address; each change is returned. */
+export function rewriteListen(file: string, text: string): { text: string; changes: { file: string; line: number; from: string; to: string }[] } {
+  const changes: { file: string; line: number; from: string; to: string }[] = [];
+  const lines = text.split('\n').map((line, i) => {
+    const next = line.replace(/(\b[Ll]isten\s+)(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})/g, '$1$3');
+    if (next !== line) changes.push({ file, line: i + 1, from: line.trim(), to: next.trim() });
+    return next;
+  });
+  return { text: lines.join('\n'), changes };
+}
+
+/** The listening TCP ports in /proc/net/tcp text. */
+export function listeningPorts(procNetTcp: string): number[] {
+  const ports = new Set<number>();
+  for (const l of procNetTcp.split('\n')) {
+    const cols = l.trim().split(/\s+/);
+    if (cols[3] !== '0A') continue;
+    const port = Number.parseInt((cols[1] ?? '').split(':')[1] ?? '', 16);
+    if (Number.isFinite(port)) ports.add(port);
+  }
+  return [...ports].sort((a, b) => a - b);
+}

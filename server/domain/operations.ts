@@ -131,6 +131,25 @@ export const OPERATION_KINDS = {
     Type.Object({ facts: Type.Unknown(), findings: Type.Array(Type.Object({
       code: Type.String(), severity: Type.Union([Type.Literal('blocker'), Type.Literal('warning'), Type.Literal('info')]),
       title: Type.String(), detail: Type.String(), action: Type.String() })) })),
+  /** An existing server copied into a new environment (its files, its services under a supervisor), then checked against the source. */
+  import: kind('environment',
+    Type.Object({
+      source: Type.Object({ host: Type.String(), port: Type.Integer(), user: Type.String(), sealed: Type.String() }),
+      hostKey: Type.String(), diskMb: Type.Number(),
+      plan: Type.Object({
+        excludes: Type.Array(Type.String()), services: Type.Array(Type.Object({ name: Type.String(), command: Type.String() })),
+        ports: Type.Array(Type.Integer()), listenFiles: Type.Array(Type.String()), webPorts: Type.Array(Type.Integer()),
+      }),
+    }),
+    None,
+    Type.Object({
+      copiedBytes: Type.Number(),
+      changes: Type.Array(Type.Object({ file: Type.String(), line: Type.Integer(), from: Type.String(), to: Type.String() })),
+      services: Type.Array(Type.String()),
+      checks: Type.Array(Type.Object({ port: Type.Integer(), listening: Type.Boolean(),
+        http: Type.Optional(Type.Object({ source: Type.Union([Type.Integer(), Type.Null()]), environment: Type.Union([Type.Integer(), Type.Null()]), same: Type.Boolean() })) })),
+      differences: Type.Integer(),
+    })),
   /** An environment captured as a new template (or a new version of a captured one); the resource is the template. */
   capture: kind('template', Type.Object({ environmentId: Id, name: Type.String(), version: Type.String() })),
   /** One environment moving to another node (the contract calls the kind `migrate`). */

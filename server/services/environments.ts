@@ -23,6 +23,8 @@ export interface CreateEnvironmentInput {
   nodeId?: string | undefined;
   /** The environment starts with this backup's files (checked by the caller) instead of its template's. */
   fromBackup?: string | undefined;
+  /** Ports to publish instead of the template's (an import publishes what the source listened on). */
+  ports?: { name: string; protocol: 'tcp' | 'udp'; containerPort: number }[] | undefined;
 }
 
 /** The environment if the caller may see it; another customer's answers exactly like a missing one. */
@@ -77,7 +79,7 @@ export function createEnvironment(ctx: Context, who: Principal, input: CreateEnv
     assertDiskHoldsImage(placed, template, built?.kind === 'archive' ? built.sizeBytes : undefined, limits.diskMb);
     ctx.repos.environments.insert(
       { id, name: input.name, customerId, nodeId: result.placement.nodeId, templateId: template.id, planId: plan.id, limits },
-      template.ports.map((p) => ({ name: p.name, protocol: p.protocol, containerPort: p.port })),
+      input.ports ?? template.ports.map((p) => ({ name: p.name, protocol: p.protocol, containerPort: p.port })),
     );
   });
   publishEnvironment(ctx, id);

@@ -1,7 +1,11 @@
 import type { OperationOf } from '../db/repos/operations.js';
-import { BadRequestError, KuraError } from '../lib/errors.js';
+import { dockerArch, findings, importPlan, isComplete, parseFacts } from '../domain/imports.js';
+import type { Environment } from '../domain/types.js';
+import { BadRequestError, ConflictError, KuraError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import type { SourceLogin } from '../sources/ssh.js';
+import { PREFLIGHT_SCRIPT } from '../sources/preflight-script.js';
+import { readSource, type SourceLogin } from '../sources/ssh.js';
+import { createEnvironment } from './environments.js';
 import type { Context } from '../core/context.js';
 import { startOperation } from './operations.js';
 
@@ -54,3 +58,43 @@ export async function fleetArch(ctx: Context): Promise<string> {
   }
   throw new KuraError('node_unavailable', 'no node answers, so the fleet\'s CPU architecture is unknown; try again when a node is online');
 }
+
+export interface ImportInput {
+  source: SourceInput;
+  name: string;
+  customerId: string;
+  planId: string;
+  nodeId?: string | undefined;
+  force?: boolean | undefined;
+}
+
+/**
+ * Starts an import (admin): a preflight first (answered here, so blockers refuse the import
+ * with 409 unless `force`), then a new environment from the `imported` base publishing the
+ * source's ports, and the import operation queued behind its provisioning.
+ */
+export async function startImport(ctx: Context, input: ImportInput): Promise<{ environment: Environment; operation: OperationOf<'import'> }> {
+  const plan = ctx.repos.plans.get(input.planId);
+  if (!plan) throw new BadRequestError(`plan ${input.planId} does not exist`, { field: 'planId' });
+  if (!ctx.templates.get(IMPORTED_TEMPLATE)) throw new KuraError('internal', `the ${IMPORTED_TEMPLATE} template is missing from templates/`);
+  const source = sealSource(ctx, input.source);
+  const read = await readSource(openSource(ctx, source), PREFLIGHT_SCRIPT, { totalMs: 120_000 });
+  if (!isComplete(read.output)) throw new BadRequestError(`${source.host} stopped answering midway: its facts are incomplete`, { field: 'source' });
+  const facts = parseFacts(read.output, read.hostKey);
+  const report = findings(facts, { nodeArch: dockerArch(await fleetArch(ctx)), planDiskMb: plan.diskMb });
+  const blockers = report.filter((f) => f.severity === 'blocker');
+  if (blockers.length > 0 && !input.force) {
+    throw new ConflictError(`preflight found ${blockers.length} blocker${blockers.length === 1 ? '' : 's'}: ${blockers.map((b) => b.title).join('; ')} (import with "force": true to go on anyway)`,
+      { blockers });
+  }
+  const steps = importPlan(facts);
+  const { environment } = createEnvironment(ctx, { kind: 'admin', tokenId: null, label: 'import' }, {
+    name: input.name, templateId: IMPORTED_TEMPLATE, planId: input.planId, customerId: input.customerId, nodeId: input.nodeId,
+    ports: steps.ports.map((port) => ({ name: `port-${port}`, protocol: 'tcp' as const, containerPort: port })),
+  });
+  const operation = startOperation(ctx, { kind: 'import', resourceId: environment.id, customerId: environment.customerId,
+    params: { source, hostKey: read.hostKey, diskMb: facts.diskMb, plan: steps } });
+  return { environment, operation };
+}
+
+export const IMPORTED_TEMPLATE = 'imported';

@@ -94,3 +94,76 @@ export function readSource(login: SourceLogin, script: string, opts: { idleMs?: 
     }
   });
 }
+
+/** A command's output streaming from the source; `done` tells how it ended. */
+export interface SourceStream {
+  stdout: NodeJS.ReadableStream;
+  hostKey: string;
+  done: Promise<{ code: number | null; stderr: string }>;
+  close(): void;
+}
+
+/**
+ * Runs one read-only command on the source and hands its output over as a stream (never held
+ * whole). A source that stops sending for `idleMs` is cut off and `done` rejects saying so.
+ */
+export function streamFromSource(login: SourceLogin, command: string, opts: { idleMs?: number } = {}): Promise<SourceStream> {
+  const idleMs = opts.idleMs ?? 60_000;
+  const where = `${login.host}:${login.port}`;
+  return new Promise((resolve, reject) => {
+    const client = new ssh2.Client();
+    let hostKey = '';
+    let started = false;
+    const fail = (err: Error & { level?: string; code?: string }) => {
+      if (started) return;
+      started = true;
+      client.destroy();
+      if (err.level === 'client-authentication') return reject(new SourceError('authentication', `authentication failed for ${login.user}@${where}: check the password or key`));
+      if (err.code && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code)) {
+        return reject(new SourceError('unreachable', `${where} is unreachable (${err.code})`));
+      }
+      reject(new SourceError(err.level === 'client-timeout' ? 'timeout' : 'failed', `${where}: ${err.message}`));
+    };
+    client.on('error', fail);
+    client.on('ready', () => {
+      client.exec(command, (err, stream) => {
+        if (err) return fail(err);
+        started = true;
+        let stderr = '';
+        let idle: NodeJS.Timeout | undefined;
+        let cutOff = false;
+        const touch = () => {
+          clearTimeout(idle);
+          idle = setTimeout(() => { cutOff = true; stream.destroy(); client.destroy(); }, idleMs);
+        };
+        touch();
+        stream.on('data', touch);
+        stream.stderr.on('data', (c: Buffer) => { touch(); if (stderr.length < 4000) stderr += c.toString('utf8'); });
+        const done = new Promise<{ code: number | null; stderr: string }>((ok, no) => {
+          let code: number | null = null;
+          stream.on('exit', (c: number | null) => { code = c; });
+          stream.on('close', () => {
+            clearTimeout(idle);
+            client.end();
+            if (cutOff) no(new SourceError('timeout', `${where} timed out: the source stopped sending for ${Math.round(idleMs / 1000)} s`));
+            else ok({ code, stderr });
+          });
+        });
+        done.catch(() => {});
+        resolve({ stdout: stream, hostKey, done, close: () => { stream.destroy(); client.destroy(); } });
+      });
+    });
+    client.connect({
+      host: login.host, port: login.port, username: login.user, readyTimeout: CONNECT_MS,
+      ...(login.password !== undefined ? { password: login.password } : {}),
+      ...(login.privateKey !== undefined ? { privateKey: login.privateKey } : {}),
+      hostVerifier: (key: Buffer) => {
+        hostKey = `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+        return true;
+      },
+    });
+  });
+}
+
+/** A word for the source's sh, quoted so that nothing in it is read as shell syntax. */
+export const shellWord = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;

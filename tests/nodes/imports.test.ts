@@ -5,19 +5,21 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { legacyUp, type LegacyHost } from '../../server/lab/legacy.js';
-import { labNode } from '../helpers/lab.js';
+import { LEGACY_BIG_FILE, legacyUp, type LegacyHost } from '../../server/lab/legacy.js';
+import { containerName } from '../../server/docker/container-spec.js';
+import { docker, httpGet, labNode } from '../helpers/lab.js';
 import { registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 import { WebClient } from '../helpers/web.js';
 import { hashPassword } from '../../server/lib/secrets.js';
 import { newId, nowIso } from '../../server/lib/ids.js';
 
 /**
- * What the source's own sshd and PAM record about every login, good or failed, whoever logs
- * in: the login records and the message of the day PAM rewrites. Kura writes nothing; these
- * are the source's doing, and they are the only entries left out of the comparison.
+ * What the source's own daemons record about being read, whoever reads: sshd's and PAM's
+ * login records and the message of the day PAM rewrites, and nginx's access log of the
+ * front page the import compares. Kura writes nothing; these are the source's doing, and
+ * they are the only entries left out of the comparison.
  */
-const LOGIN_RECORDS = new Set(['run', 'run/motd.dynamic', 'var/log/btmp', 'var/log/wtmp', 'var/log/lastlog', 'var/log/auth.log']);
+const LOGIN_RECORDS = new Set(['run', 'run/motd.dynamic', 'var/log/btmp', 'var/log/wtmp', 'var/log/lastlog', 'var/log/auth.log', 'var/log/nginx/access.log']);
 
 /** Every entry of the source's filesystem (but /proc) with its type, mode, owner, size, mtime, and each file's sha256. */
 function listing(rootfs: string): string {
@@ -46,6 +48,7 @@ describe('preflight of a legacy server', () => {
   let legacy: LegacyHost;
   let seed: Seed;
   let before: string;
+  let nodeId1: string;
   const source = (extra: Record<string, unknown> = {}) => ({ type: 'ssh', host: legacy.host, user: legacy.user, password: legacy.password, ...extra });
 
   async function preflight(body: Record<string, unknown>): Promise<any> {
@@ -60,7 +63,7 @@ describe('preflight of a legacy server', () => {
     legacy = await legacyUp();
     before = listing(legacy.rootfs);
     panel = await startTestPanel({ background: false });
-    await registerNode(panel, labNode(1));
+    nodeId1 = await registerNode(panel, labNode(1));
     seed = await seedCustomer(panel, { email: 'imports@kura.example', plan: { diskMb: 1024 } });
   }, 600_000);
   afterAll(async () => panel?.close());
@@ -133,7 +136,37 @@ describe('preflight of a legacy server', () => {
     expect((await panel.api('POST', '/imports/preflight', { source: source() }, { token: seed.customerToken })).status).toBe(403);
   });
 
-  it('left the source exactly as it was: every file, mode, owner, size, time and hash (but its own login records)', () => {
+  it('imports the server: the same pages and data, its services running, the listen address adapted and recorded', async () => {
+    const res = await panel.api('POST', '/imports', { source: source(), name: 'legacy-shop', customerId: seed.customerId, planId: seed.planId, nodeId: nodeId1 });
+    expect(res.status, res.text).toBe(202);
+    const env = res.body.environment;
+    expect(env.endpoints.map((e: any) => e.name).sort()).toEqual(['port-80', 'port-8081']);
+    await waitOperation(panel, res.body.operation.id, 300);
+    const op = (await panel.api('GET', `/operations/${res.body.operation.id}`)).body;
+    expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+    expect(op.result.differences).toBe(0);
+    expect(op.result.checks).toEqual([
+      { port: 80, listening: true, http: { source: 200, environment: 200, same: true } },
+      { port: 8081, listening: true, http: { source: 404, environment: 404, same: true } },
+    ]);
+    expect(op.result.changes).toEqual([{ file: '/etc/nginx/sites-available/default', line: 2,
+      from: 'listen 10.231.251.2:80 default_server;', to: 'listen 80 default_server;' }]);
+    expect(op.result.services.sort()).toEqual(['busybox', 'cron', 'nginx']);
+    const current = (await panel.api('GET', `/environments/${env.id}`)).body;
+    const site = current.endpoints.find((e: any) => e.name === 'port-80');
+    expect((await httpGet(`http://${site.host}:${site.port}/about.html`))?.body).toBe('<p>since 2009</p>\n');
+    const inEnv = (...cmd: string[]) => docker(labNode(1), 'exec', containerName(env.id), ...cmd);
+    const big = createHash('sha256').update(fs.readFileSync(path.join(legacy.rootfs, LEGACY_BIG_FILE))).digest('hex');
+    expect((await inEnv('sha256sum', LEGACY_BIG_FILE)).split(' ')[0]).toBe(big);
+    expect((await inEnv('stat', '-c', '%U:%G %a', '/home/webadmin')).trim()).toBe('webadmin:webadmin 755');
+    expect((await inEnv('stat', '-c', '%a %U', '/var/spool/cron/crontabs/root')).trim()).toBe('600 root');
+    // The device node stayed behind; cron runs under the supervisor.
+    await expect(inEnv('test', '-e', '/opt/ttyS9')).rejects.toThrow();
+    expect(await inEnv('cat', '/proc/1/cmdline')).toBeTruthy();
+    expect((await inEnv('sh', '-c', 'for p in /proc/[0-9]*; do cat $p/comm; done')).split('\n')).toEqual(expect.arrayContaining(['cron', 'nginx']));
+  }, 420_000);
+
+  it('left the source exactly as it was: every file, mode, owner, size, time and hash (but its own logs of being read)', () => {
     const after = listing(legacy.rootfs);
     expect(after.split('\n').length).toBeGreaterThan(5000);
     expect(after).toBe(before);

@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../core/context.js';
-import { startPreflight } from '../../services/imports.js';
+import { startImport, startPreflight } from '../../services/imports.js';
+import { environmentView } from '../../read-models/views.js';
 import { accepted, requireAdmin } from '../auth.js';
-import { Operation, errors } from './schemas.js';
+import { Environment, Operation, Slug, errors } from './schemas.js';
 
 export const SourceBody = Type.Object({
   type: Type.Literal('ssh'),
@@ -30,5 +31,25 @@ export const importRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (
   }, async (request, reply) => {
     requireAdmin(request);
     return accepted(reply, startPreflight(ctx, request.body));
+  });
+
+  app.post('/imports', {
+    schema: {
+      tags, operationId: 'importServer', summary: 'Import a server into a new environment (admin)',
+      description: 'Runs a preflight first: its blockers refuse the import with 409 unless `force` is true. Then a new environment of the customer'
+        + ' (publishing the ports the source listened on) gets the source\'s files, copied from `tar` on the source through the panel without'
+        + ' touching the source, with its services under a supervisor; listen addresses written into web server configuration are made to'
+        + ' listen everywhere (each change in the result). Afterwards every port is checked and web pages compared with the source; the'
+        + ' operation\'s result lists the changes and the checks. Answers 202 with the environment and the import operation.',
+      body: Type.Object({
+        source: SourceBody, name: Slug, customerId: Type.String({ minLength: 1, maxLength: 64 }), planId: Type.String({ minLength: 1, maxLength: 64 }),
+        nodeId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })), force: Type.Optional(Type.Boolean()),
+      }, { additionalProperties: false }),
+      response: { 202: Type.Object({ environment: Environment, operation: Operation }), ...errors(400, 401, 403, 409) },
+    },
+  }, async (request, reply) => {
+    requireAdmin(request);
+    const { environment, operation } = await startImport(ctx, request.body);
+    return accepted(reply, operation, { environment: environmentView(ctx, environment) });
   });
 };

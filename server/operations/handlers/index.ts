@@ -3,7 +3,7 @@ import type { OperationHandlers } from '../runner.js';
 import { backupHandler, backupRestoreHandler } from './backups.js';
 import { captureHandler } from './capture.js';
 import { destroyHandler } from './destroy.js';
-import { preflightHandler } from './imports.js';
+import { importHandler, preflightHandler } from './imports.js';
 import { evacuateHandler } from './evacuate.js';
 import { consolidateHandler, rebalanceHandler } from './fleet-moves.js';
 import { moveHandler } from './move.js';
@@ -32,5 +32,6 @@ export function operationHandlers(ctx: Context): OperationHandlers {
     'backup-restore': backupRestoreHandler(ctx),
     capture: captureHandler(ctx),
     preflight: preflightHandler(ctx),
+    import: importHandler(ctx),
   };
 }
