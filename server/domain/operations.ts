@@ -136,6 +136,8 @@ export const OPERATION_KINDS = {
     Type.Object({
       source: Type.Object({ host: Type.String(), port: Type.Integer(), user: Type.String(), sealed: Type.String() }),
       hostKey: Type.String(), diskMb: Type.Number(),
+      /** A refresh pass: only files changed since this time (when the previous pass began) are copied. */
+      since: Type.Optional(Type.String()),
       plan: Type.Object({
         excludes: Type.Array(Type.String()), services: Type.Array(Type.Object({ name: Type.String(), command: Type.String() })),
         ports: Type.Array(Type.Integer()), listenFiles: Type.Array(Type.String()), webPorts: Type.Array(Type.Integer()),
@@ -144,6 +146,8 @@ export const OPERATION_KINDS = {
     None,
     Type.Object({
       copiedBytes: Type.Number(),
+      /** When this pass began reading the source: the next refresh copies what changed after it. */
+      startedAt: Type.String(),
       changes: Type.Array(Type.Object({ file: Type.String(), line: Type.Integer(), from: Type.String(), to: Type.String() })),
       services: Type.Array(Type.String()),
       checks: Type.Array(Type.Object({ port: Type.Integer(), listening: Type.Boolean(),

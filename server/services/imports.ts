@@ -1,7 +1,7 @@
-import type { OperationOf } from '../db/repos/operations.js';
+import { isKind, type OperationOf } from '../db/repos/operations.js';
 import { dockerArch, findings, importPlan, isComplete, parseFacts } from '../domain/imports.js';
 import type { Environment } from '../domain/types.js';
-import { BadRequestError, ConflictError, KuraError } from '../lib/errors.js';
+import { BadRequestError, ConflictError, KuraError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { PREFLIGHT_SCRIPT } from '../sources/preflight-script.js';
 import { readSource, type SourceLogin } from '../sources/ssh.js';
@@ -98,3 +98,23 @@ export async function startImport(ctx: Context, input: ImportInput): Promise<{ e
 }
 
 export const IMPORTED_TEMPLATE = 'imported';
+
+/**
+ * A refresh pass of an imported environment (admin): the source read again, copying only
+ * what changed since the last good pass began, so the final cut-over from a live source is
+ * short; then the same adaptation, restart and checks. Files deleted on the source since
+ * stay in the environment.
+ */
+export function refreshImport(ctx: Context, environmentId: string): OperationOf<'import'> {
+  const env = ctx.repos.environments.get(environmentId);
+  if (!env) throw new NotFoundError('environment', environmentId);
+  const last = ctx.repos.operations.recentFor(env.id, 200).find((o) => o.kind === 'import' && o.status === 'succeeded');
+  const previous = last ? ctx.repos.operations.get(last.id) : undefined;
+  if (!previous || !isKind(previous, 'import') || !previous.result) {
+    throw new ConflictError('the environment has no finished import to refresh; import the server first');
+  }
+  return startOperation(ctx, { kind: 'import', resourceId: env.id, customerId: env.customerId,
+    params: { ...previous.params, since: previous.result.startedAt } }, () => {
+    if (ctx.repos.operations.openFor(env.id).some((o) => o.kind === 'import')) throw new ConflictError('an import of this environment is already running');
+  });
+}

@@ -49,6 +49,7 @@ describe('preflight of a legacy server', () => {
   let seed: Seed;
   let before: string;
   let nodeId1: string;
+  let imported: any;
   const source = (extra: Record<string, unknown> = {}) => ({ type: 'ssh', host: legacy.host, user: legacy.user, password: legacy.password, ...extra });
 
   async function preflight(body: Record<string, unknown>): Promise<any> {
@@ -140,6 +141,7 @@ describe('preflight of a legacy server', () => {
     const res = await panel.api('POST', '/imports', { source: source(), name: 'legacy-shop', customerId: seed.customerId, planId: seed.planId, nodeId: nodeId1 });
     expect(res.status, res.text).toBe(202);
     const env = res.body.environment;
+    imported = env;
     expect(env.endpoints.map((e: any) => e.name).sort()).toEqual(['port-80', 'port-8081']);
     await waitOperation(panel, res.body.operation.id, 300);
     const op = (await panel.api('GET', `/operations/${res.body.operation.id}`)).body;
@@ -164,6 +166,30 @@ describe('preflight of a legacy server', () => {
     await expect(inEnv('test', '-e', '/opt/ttyS9')).rejects.toThrow();
     expect(await inEnv('cat', '/proc/1/cmdline')).toBeTruthy();
     expect((await inEnv('sh', '-c', 'for p in /proc/[0-9]*; do cat $p/comm; done')).split('\n')).toEqual(expect.arrayContaining(['cron', 'nginx']));
+  }, 420_000);
+
+  it('a refresh pass copies only what changed since the last pass', async () => {
+    expect(imported).toBeTruthy();
+    // A change on the live source (made by the test, from the host, and undone after).
+    const dir = path.join(legacy.rootfs, 'var/www/html');
+    const dirTimes = fs.statSync(dir);
+    fs.writeFileSync(path.join(dir, 'new.html'), '<p>written after the first pass</p>\n');
+    try {
+      const res = await panel.api('POST', `/environments/${imported.id}/import/refresh`);
+      expect(res.status, res.text).toBe(202);
+      await waitOperation(panel, res.body.operation.id, 300);
+      const op = (await panel.api('GET', `/operations/${res.body.operation.id}`)).body;
+      expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+      expect(op.message).toMatch(/^refreshed/);
+      expect(op.result.copiedBytes).toBeLessThan(5 * 1048576);
+      expect(op.result.differences).toBe(0);
+      const site = (await panel.api('GET', `/environments/${imported.id}`)).body.endpoints.find((e: any) => e.name === 'port-80');
+      expect((await httpGet(`http://${site.host}:${site.port}/new.html`))?.body).toBe('<p>written after the first pass</p>\n');
+    } finally {
+      fs.rmSync(path.join(dir, 'new.html'));
+      fs.utimesSync(dir, dirTimes.atime, dirTimes.mtime);
+    }
+    expect((await panel.api('POST', `/environments/${imported.id}/import/refresh`, undefined, { token: seed.customerToken })).status).toBe(403);
   }, 420_000);
 
   it('left the source exactly as it was: every file, mode, owner, size, time and hash (but its own logs of being read)', () => {

@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../core/context.js';
-import { startImport, startPreflight } from '../../services/imports.js';
+import { refreshImport, startImport, startPreflight } from '../../services/imports.js';
 import { environmentView } from '../../read-models/views.js';
 import { accepted, requireAdmin } from '../auth.js';
-import { Environment, Operation, Slug, errors } from './schemas.js';
+import { Environment, IdParams, Operation, Slug, errors } from './schemas.js';
 
 export const SourceBody = Type.Object({
   type: Type.Literal('ssh'),
@@ -51,5 +51,18 @@ export const importRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (
     requireAdmin(request);
     const { environment, operation } = await startImport(ctx, request.body);
     return accepted(reply, operation, { environment: environmentView(ctx, environment) });
+  });
+
+  app.post('/environments/:id/import/refresh', {
+    schema: {
+      tags, operationId: 'refreshImport', summary: 'Copy again what changed on the source (admin)',
+      description: 'A second pass of an imported environment: only files whose contents changed on the source since the last good pass began are'
+        + ' copied, so the final cut-over from a live source is short; then the adaptation, the restart and the checks run again. 409 without a'
+        + ' finished import. Files deleted on the source since stay.',
+      params: IdParams, response: { 202: Type.Object({ operation: Operation }), ...errors(401, 403, 404, 409) },
+    },
+  }, async (request, reply) => {
+    requireAdmin(request);
+    return accepted(reply, refreshImport(ctx, request.params.id));
   });
 };

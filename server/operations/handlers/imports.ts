@@ -66,9 +66,13 @@ export function importHandler(ctx: Context): OperationHandler<'import'> {
       await client.stop(env.containerId);
       setEnvironmentState(ctx, env.id, 'stopped');
 
-      step.progress(10, `copying ${op.params.diskMb} MiB from ${login.host}`);
+      const since = op.params.since;
+      step.progress(10, since ? `copying what changed on ${login.host} since ${since}` : `copying ${op.params.diskMb} MiB from ${login.host}`);
       const excludes = [...MACHINE, ...plan.excludes].map((p) => `--exclude=${shellWord(`.${p}`)}`).join(' ');
-      const source = await streamFromSource(login, `tar -C / --numeric-owner --one-file-system --sparse -cpf - ${excludes} .`);
+      // A refresh reads only files whose contents changed since the previous pass began (a little overlap is harmless).
+      const newer = since ? `--newer-mtime=@${Math.floor(Date.parse(since) / 1000)} ` : '';
+      const startedAt = new Date().toISOString();
+      const source = await streamFromSource(login, `tar -C / --numeric-owner --one-file-system --sparse ${newer}-cpf - ${excludes} .`);
       if (source.hostKey !== op.params.hostKey) {
         source.close();
         throw new KuraError('conflict', `the host key of ${login.host} changed since preflight (${op.params.hostKey}, now ${source.hostKey}): it may not be the same server`);
@@ -135,11 +139,12 @@ export function importHandler(ctx: Context): OperationHandler<'import'> {
         checks.push(check);
       }
       const differences = checks.filter((c) => !c.listening || (c.http && !c.http.same)).length;
+      const what = since ? 'refreshed' : 'imported';
       return {
         message: differences === 0
-          ? `imported ${Math.round(copied / 1048576)} MiB; every port listens and the web pages are the same as on the source`
-          : `imported ${Math.round(copied / 1048576)} MiB; ${differences} difference${differences === 1 ? '' : 's'} from the source: keep it or import again`,
-        result: { copiedBytes: copied, changes, services: plan.services.map((s) => s.name), checks, differences },
+          ? `${what} ${Math.round(copied / 1048576)} MiB; every port listens and the web pages are the same as on the source`
+          : `${what} ${Math.round(copied / 1048576)} MiB; ${differences} difference${differences === 1 ? '' : 's'} from the source: keep it or import again`,
+        result: { copiedBytes: copied, startedAt, changes, services: plan.services.map((s) => s.name), checks, differences },
       };
     },
     onFailure(op) {
