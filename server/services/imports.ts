@@ -23,7 +23,14 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](
 const USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
 
 /** The login checked and its secrets sealed, as an operation keeps it. */
-export function sealSource(ctx: Context, s: SourceInput): { host: string; port: number; user: string; sealed: string } {
+export interface SealedSource {
+  host: string;
+  port: number;
+  user: string;
+  sealed: string;
+}
+
+export function sealSource(ctx: Context, s: SourceInput): SealedSource {
   if (!HOST.test(s.host) || s.host.length > 253) throw new BadRequestError('source.host must be a host name or an IP address', { field: 'source.host' });
   if (!USER.test(s.user)) throw new BadRequestError('source.user must be a user name', { field: 'source.user' });
   if (!s.password && !s.privateKey) throw new BadRequestError('give source.password or source.privateKey', { field: 'source.password' });
@@ -73,11 +80,20 @@ export interface ImportInput {
  * with 409 unless `force`), then a new environment from the `imported` base publishing the
  * source's ports, and the import operation queued behind its provisioning.
  */
-export async function startImport(ctx: Context, input: ImportInput): Promise<{ environment: Environment; operation: OperationOf<'import'> }> {
+export function startImport(ctx: Context, input: ImportInput): Promise<{ environment: Environment; operation: OperationOf<'import'> }> {
+  return startImportFrom(ctx, sealSource(ctx, input.source), input);
+}
+
+/** The same, from a login already checked and sealed (the admin console's, kept from its preflight). */
+export async function startImportFrom(ctx: Context, source: SealedSource, input: Omit<ImportInput, 'source'>):
+  Promise<{ environment: Environment; operation: OperationOf<'import'> }> {
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(input.name)) {
+    throw new BadRequestError('the name must be 1-63 of a-z, 0-9 and -, not starting or ending with -', { field: 'name' });
+  }
+  if (!ctx.repos.customers.get(input.customerId)) throw new BadRequestError(`customer ${input.customerId} does not exist`, { field: 'customerId' });
   const plan = ctx.repos.plans.get(input.planId);
   if (!plan) throw new BadRequestError(`plan ${input.planId} does not exist`, { field: 'planId' });
   if (!ctx.templates.get(IMPORTED_TEMPLATE)) throw new KuraError('internal', `the ${IMPORTED_TEMPLATE} template is missing from templates/`);
-  const source = sealSource(ctx, input.source);
   const read = await readSource(openSource(ctx, source), PREFLIGHT_SCRIPT, { totalMs: 120_000 });
   if (!isComplete(read.output)) throw new BadRequestError(`${source.host} stopped answering midway: its facts are incomplete`, { field: 'source' });
   const facts = parseFacts(read.output, read.hostKey);

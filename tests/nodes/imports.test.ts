@@ -230,5 +230,13 @@ describe('preflight in the admin console', () => {
     // The password is nowhere on the page, nor in the operation as stored.
     expect(report.body).not.toContain(legacy.password);
     expect(JSON.stringify(panel.ctx.repos.operations.get(opId))).not.toContain(legacy.password);
+    // The import form on the report: a bad name comes back to the report with the reason; nothing is made.
+    expect(report.body).toContain('data-testid="import-form"');
+    const seed = await seedCustomer(panel, { email: 'import-web@kura.example', plan: { diskMb: 1024 } });
+    const bad = await admin.post(`/admin/imports/${opId}/import`, { name: 'Bad Name', customerId: seed.customerId, planId: seed.planId });
+    expect(bad.statusCode).toBe(303);
+    expect(String(bad.headers.location)).toMatch(new RegExp(`^/admin/imports/${opId}\\?error=`));
+    expect((await admin.page(String(bad.headers.location))).body).toContain('data-testid="import-error"');
+    expect((await panel.api('GET', `/environments?customerId=${seed.customerId}`)).body.items).toEqual([]);
   }, 180_000);
 });

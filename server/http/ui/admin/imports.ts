@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isKind } from '../../../db/repos/operations.js';
 import { publicOperation } from '../../../db/repos/operations.js';
 import { KuraError, NotFoundError } from '../../../lib/errors.js';
-import { startPreflight } from '../../../services/imports.js';
+import { startImportFrom, startPreflight } from '../../../services/imports.js';
 import type { Ui } from '../ui.js';
 import { page } from '../render.js';
 import { form } from '../forms.js';
@@ -53,6 +53,28 @@ export const importPages = (ui: Ui) => async (app: FastifyInstance): Promise<voi
     return page(request, reply, 'admin/import', t(request, 'admin.imports.reportTitle'), {
       operation: publicOperation(op), source: op.params.source, planId: op.params.planId ?? null,
       facts: report?.facts ?? null, findings, blockers: findings.filter((f) => f.severity === 'blocker').length,
+      customers: ctx.repos.customers.page('', 1000).map((c) => ({ id: c.id, name: c.name })),
+      plans: ctx.repos.plans.page('', 1000), nodes: ctx.repos.nodes.all().map((n) => ({ id: n.id, name: n.name })),
+      error: (request.query as { error?: string }).error ?? null,
     }, { nav: 'admin/imports' });
+  });
+
+  // The import itself, from the report's page: the login kept (sealed) from the preflight.
+  app.post<IdRoute>('/imports/:id/import', async (request, reply) => {
+    const op = ctx.repos.operations.get(request.params.id);
+    if (!op || !isKind(op, 'preflight')) throw new NotFoundError('preflight', request.params.id);
+    const b = request.body;
+    try {
+      const r = await startImportFrom(ctx, op.params.source, {
+        name: form.text(b, 'name') ?? '', customerId: form.text(b, 'customerId') ?? '', planId: form.text(b, 'planId') ?? '',
+        nodeId: form.text(b, 'nodeId'), force: form.checked(b, 'force'),
+      });
+      request.auditNote = { action: 'import.start', resourceType: 'environment', resourceId: r.environment.id,
+        detail: `source=${op.params.source.user}@${op.params.source.host}:${op.params.source.port}` };
+      return reply.redirect(`/panel/environments/${r.environment.id}?op=${r.operation.id}`, 303);
+    } catch (err) {
+      if (!(err instanceof KuraError) || err.status >= 500) throw err;
+      return reply.redirect(`/admin/imports/${op.id}?error=${encodeURIComponent(err.message)}`, 303);
+    }
   });
 };
