@@ -15,7 +15,7 @@ s init; cat /proc/1/comm 2>/dev/null; readlink /sbin/init 2>/dev/null
 s enabled; ls /etc/systemd/system/multi-user.target.wants/ 2>/dev/null | head -100; ls /etc/rc2.d /etc/rc3.d 2>/dev/null | grep '^S' | head -100
 s tcp; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | head -2000
 s sockets; for p in /proc/[0-9]*; do c=$(cat "$p/comm" 2>/dev/null) || continue; for f in "$p"/fd/*; do l=$(readlink "$f" 2>/dev/null) || continue; case "$l" in socket:*) echo "\${p#/proc/} $l $c";; esac; done; done 2>/dev/null | head -5000
-s cmdlines; for p in /proc/[0-9]*; do [ -r "$p/cmdline" ] && printf '%s ' "\${p#/proc/}" && tr '\\0' ' ' < "$p/cmdline" 2>/dev/null | cut -c1-300; done 2>/dev/null | head -1000
+s cmdlines; for p in /proc/[0-9]*; do [ -r "$p/cmdline" ] && printf '%s ' "\${p#/proc/}" && tr '\\0' ' ' < "$p/cmdline" 2>/dev/null | cut -c1-300; echo; done 2>/dev/null | head -1000
 s du; du -sxk / 2>/dev/null | tail -1
 s passwd; head -500 /etc/passwd 2>/dev/null
 s crontab; grep -v '^[[:space:]]*#' /etc/crontab 2>/dev/null | grep -E '^[0-9*@]' | head -50

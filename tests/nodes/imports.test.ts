@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEGACY_BIG_FILE, legacyUp, type LegacyHost } from '../../server/lab/legacy.js';
 import { containerName } from '../../server/docker/container-spec.js';
 import { docker, httpGet, labNode } from '../helpers/lab.js';
-import { registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
+import { createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 import { WebClient } from '../helpers/web.js';
 import { hashPassword } from '../../server/lib/secrets.js';
 import { newId, nowIso } from '../../server/lib/ids.js';
@@ -190,6 +190,22 @@ describe('preflight of a legacy server', () => {
       fs.utimesSync(dir, dirTimes.atime, dirTimes.mtime);
     }
     expect((await panel.api('POST', `/environments/${imported.id}/import/refresh`, undefined, { token: seed.customerToken })).status).toBe(403);
+  }, 420_000);
+
+  it('captures the imported environment as a template that new environments serve the old site from', async () => {
+    const res = await panel.api('POST', `/environments/${imported.id}/template`, { id: 'legacy-shop', name: 'Legacy shop', version: '1' });
+    expect(res.status, res.text).toBe(202);
+    expect((await waitOperation(panel, res.body.operation.id, 300)).status).toBe('succeeded');
+    expect((await panel.api('GET', '/templates/legacy-shop')).body.ports.map((p: any) => p.port)).toEqual([80, 8081]);
+    const copy = await createEnvironment(panel, { name: 'shop-copy', templateId: 'legacy-shop', planId: seed.planId, customerId: seed.customerId, nodeId: nodeId1 });
+    expect(copy.templateVersion).toBe('1');
+    const site = copy.endpoints.find((e: any) => e.name === 'port-80');
+    let body: string | undefined;
+    for (let i = 0; i < 40 && body !== '<h1>legacy shop</h1>\n'; i++) {
+      body = (await httpGet(`http://${site.host}:${site.port}/`))?.body;
+      if (body !== '<h1>legacy shop</h1>\n') await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(body).toBe('<h1>legacy shop</h1>\n');
   }, 420_000);
 
   it('left the source exactly as it was: every file, mode, owner, size, time and hash (but its own logs of being read)', () => {

@@ -51,7 +51,8 @@ export function captureHandler(ctx: Context): OperationHandler<'capture'> {
       const file = {
         name, version, description: `captured from ${env.name} (${env.id}) of template ${source.id} ${env.templateVersion ?? source.version}`,
         source: { type: 'captured', image: 'image.tar', imageId, sizeBytes: copied, environmentId: env.id, capturedAt: new Date().toISOString() },
-        ports: settings.ports, dataPath: settings.dataPath, user: settings.user, capabilities: settings.capabilities, command: settings.command,
+        // The environment's own ports (an imported one publishes what its source listened on).
+        ports: env.ports.map((p) => ({ name: p.name, port: p.containerPort, protocol: p.protocol })), dataPath: settings.dataPath, user: settings.user, capabilities: settings.capabilities, command: settings.command,
         env: settings.env, workingDir: settings.workingDir, defaults: settings.defaults,
         ...(settings.healthcheck ? { healthcheck: settings.healthcheck } : {}),
       };
