@@ -70,25 +70,10 @@ export function readSource(login: SourceLogin, script: string, opts: { idleMs?: 
         stream.on('close', () => finish(null));
       });
     });
-    client.on('error', (err: Error & { level?: string; code?: string }) => {
-      if (err.level === 'client-authentication') return finish(new SourceError('authentication', `authentication failed for ${login.user}@${where}: check the password or key`));
-      if (err.level === 'client-timeout') return finish(new SourceError('timeout', `${where} timed out: no SSH greeting within ${CONNECT_MS / 1000} s`));
-      if (err.code && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code)) {
-        return finish(new SourceError('unreachable', `${where} is unreachable (${err.code})`));
-      }
-      finish(new SourceError('failed', `${where}: ${err.message}`));
-    });
+    client.on('error', (err) => finish(sourceError(login, err)));
     client.on('close', () => finish(new SourceError('failed', `${where} closed the connection before answering`)));
     try {
-      client.connect({
-        host: login.host, port: login.port, username: login.user, readyTimeout: CONNECT_MS,
-        ...(login.password !== undefined ? { password: login.password } : {}),
-        ...(login.privateKey !== undefined ? { privateKey: login.privateKey } : {}),
-        hostVerifier: (key: Buffer) => {
-          hostKey = `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
-          return true;
-        },
-      });
+      client.connect(connectOptions(login, (key) => { hostKey = key; }));
     } catch (err) {
       finish(new SourceError('failed', `${where}: ${(err as Error).message}`));
     }
@@ -114,15 +99,11 @@ export function streamFromSource(login: SourceLogin, command: string, opts: { id
     const client = new ssh2.Client();
     let hostKey = '';
     let started = false;
-    const fail = (err: Error & { level?: string; code?: string }) => {
+    const fail = (err: Error) => {
       if (started) return;
       started = true;
       client.destroy();
-      if (err.level === 'client-authentication') return reject(new SourceError('authentication', `authentication failed for ${login.user}@${where}: check the password or key`));
-      if (err.code && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code)) {
-        return reject(new SourceError('unreachable', `${where} is unreachable (${err.code})`));
-      }
-      reject(new SourceError(err.level === 'client-timeout' ? 'timeout' : 'failed', `${where}: ${err.message}`));
+      reject(sourceError(login, err));
     };
     client.on('error', fail);
     client.on('ready', () => {
@@ -153,16 +134,37 @@ export function streamFromSource(login: SourceLogin, command: string, opts: { id
         resolve({ stdout: stream, hostKey, done, close: () => { stream.destroy(); client.destroy(); } });
       });
     });
-    client.connect({
-      host: login.host, port: login.port, username: login.user, readyTimeout: CONNECT_MS,
-      ...(login.password !== undefined ? { password: login.password } : {}),
-      ...(login.privateKey !== undefined ? { privateKey: login.privateKey } : {}),
-      hostVerifier: (key: Buffer) => {
-        hostKey = `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
-        return true;
-      },
-    });
+    try {
+      client.connect(connectOptions(login, (key) => { hostKey = key; }));
+    } catch (err) {
+      fail(err as Error);
+    }
   });
+}
+
+/** The login as ssh2 takes it; the key the source presents is handed to `onHostKey` as ssh-keygen -l shows it. */
+function connectOptions(login: SourceLogin, onHostKey: (fingerprint: string) => void): ssh2.ConnectConfig {
+  return {
+    host: login.host, port: login.port, username: login.user, readyTimeout: CONNECT_MS,
+    ...(login.password !== undefined ? { password: login.password } : {}),
+    ...(login.privateKey !== undefined ? { privateKey: login.privateKey } : {}),
+    hostVerifier: (key: Buffer) => {
+      onHostKey(`SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`);
+      return true;
+    },
+  };
+}
+
+/** ssh2's error in the operator's words: unreachable, authentication failed, timed out, or what else it said. */
+function sourceError(login: SourceLogin, err: Error & { level?: string; code?: string }): SourceError {
+  const where = `${login.host}:${login.port}`;
+  if (err instanceof SourceError) return err;
+  if (err.level === 'client-authentication') return new SourceError('authentication', `authentication failed for ${login.user}@${where}: check the password or key`);
+  if (err.level === 'client-timeout') return new SourceError('timeout', `${where} timed out: no SSH greeting within ${CONNECT_MS / 1000} s`);
+  if (err.code && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code)) {
+    return new SourceError('unreachable', `${where} is unreachable (${err.code})`);
+  }
+  return new SourceError('failed', `${where}: ${err.message}`);
 }
 
 /** A word for the source's sh, quoted so that nothing in it is read as shell syntax. */
