@@ -67,6 +67,8 @@ const ConfigSchema = Type.Object({
   backupGraceDays: Type.Number({ minimum: 0, maximum: 3650 }),
   /** How often every repository is checked (restic check), in hours; 0 never. */
   backupCheckHours: Type.Number({ minimum: 0, maximum: 24 * 30 }),
+  /** The networks (CIDR) the panel may connect to for imports; absent: any. With it, a source must be given as an IP address in one of them. */
+  importSources: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9a-fA-F.:]+/\\d{1,3}$' }), { minItems: 1, maxItems: 64 })),
   dnsServers: Type.Optional(Type.Array(Type.String({ pattern: '^(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:]+\\])(:\\d{1,5})?$' }), { minItems: 1, maxItems: 8 })),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -95,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     acmeDirectory: env.KURA_ACME_DIRECTORY || undefined,
     acmeCaFile: env.KURA_ACME_CA_FILE ? path.resolve(env.KURA_ACME_CA_FILE) : undefined,
     acmeEmail: env.KURA_ACME_EMAIL || undefined,
+    importSources: env.KURA_IMPORT_SOURCES ? env.KURA_IMPORT_SOURCES.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     dnsServers: env.KURA_DNS_SERVERS ? env.KURA_DNS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     panelBackupDir: path.resolve(env.KURA_PANEL_BACKUP_DIR || path.join(dataDir, 'panel-backups')),
     panelBackupHours: number(env.KURA_PANEL_BACKUP_HOURS, 24),
@@ -133,7 +136,7 @@ const ENV_NAMES: Record<string, string> = {
   '/adminPassword': 'KURA_ADMIN_PASSWORD (at least 8 characters)', '/logLevel': 'KURA_LOG_LEVEL', '/logFile': 'KURA_LOG_FILE',
   '/trustProxy': 'KURA_TRUST_PROXY (true or false)', '/baseDomain': 'KURA_BASE_DOMAIN (a DNS name such as sites.example.net)',
   '/edge': 'KURA_EDGE (on or off)', '/sftpPort': 'KURA_SFTP_PORT (1-65535, or off)', '/sftpHost': 'KURA_SFTP_HOST (a host name)',
-  '/panelBackupDir': 'KURA_PANEL_BACKUP_DIR', '/panelBackupHours': 'KURA_PANEL_BACKUP_HOURS (0-720)', '/panelBackupKeep': 'KURA_PANEL_BACKUP_KEEP (1-1000)', '/backupRepository': 'KURA_BACKUP_REPOSITORY', '/backupGraceDays': 'KURA_BACKUP_GRACE_DAYS (0-3650)', '/backupCheckHours': 'KURA_BACKUP_CHECK_HOURS (0-720)', '/acmeDirectory': 'KURA_ACME_DIRECTORY (an https:// URL)', '/acmeCaFile': 'KURA_ACME_CA_FILE',
+  '/panelBackupDir': 'KURA_PANEL_BACKUP_DIR', '/panelBackupHours': 'KURA_PANEL_BACKUP_HOURS (0-720)', '/panelBackupKeep': 'KURA_PANEL_BACKUP_KEEP (1-1000)', '/backupRepository': 'KURA_BACKUP_REPOSITORY', '/backupGraceDays': 'KURA_BACKUP_GRACE_DAYS (0-3650)', '/backupCheckHours': 'KURA_BACKUP_CHECK_HOURS (0-720)', '/importSources': 'KURA_IMPORT_SOURCES (comma-separated CIDRs)', '/acmeDirectory': 'KURA_ACME_DIRECTORY (an https:// URL)', '/acmeCaFile': 'KURA_ACME_CA_FILE',
   '/acmeEmail': 'KURA_ACME_EMAIL (an email address)', '/dnsServers': 'KURA_DNS_SERVERS (comma-separated ip or ip:port)', '/usageIntervalSeconds': 'KURA_USAGE_INTERVAL (seconds, 1-3600)',
   '/rate/customer/perSecond': 'KURA_RATE_CUSTOMER_PER_SECOND', '/rate/customer/concurrent': 'KURA_RATE_CUSTOMER_CONCURRENT',
   '/rate/admin/perSecond': 'KURA_RATE_ADMIN_PER_SECOND', '/rate/admin/concurrent': 'KURA_RATE_ADMIN_CONCURRENT',

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import { isKind, type OperationOf } from '../db/repos/operations.js';
 import { dockerArch, findings, importPlan, isComplete, parseFacts } from '../domain/imports.js';
 import type { Environment } from '../domain/types.js';
@@ -32,6 +33,10 @@ export interface SealedSource {
 
 export function sealSource(ctx: Context, s: SourceInput): SealedSource {
   if (!HOST.test(s.host) || s.host.length > 253) throw new BadRequestError('source.host must be a host name or an IP address', { field: 'source.host' });
+  const allowed = ctx.config.importSources;
+  if (allowed && !sourceAllowed(s.host.replace(/^\[|\]$/g, ''), allowed)) {
+    throw new BadRequestError(`this panel imports only from ${allowed.join(', ')} (KURA_IMPORT_SOURCES): give the source's IP address in one of them`, { field: 'source.host' });
+  }
   if (!USER.test(s.user)) throw new BadRequestError('source.user must be a user name', { field: 'source.user' });
   if (!s.password && !s.privateKey) throw new BadRequestError('give source.password or source.privateKey', { field: 'source.password' });
   if (s.privateKey && !/^-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(s.privateKey.trim())) {
@@ -39,6 +44,19 @@ export function sealSource(ctx: Context, s: SourceInput): SealedSource {
   }
   const secrets = JSON.stringify({ ...(s.password ? { password: s.password } : {}), ...(s.privateKey ? { privateKey: s.privateKey } : {}) });
   return { host: s.host.replace(/^\[|\]$/g, ''), port: s.port ?? 22, user: s.user, sealed: ctx.secrets.seal(secrets) };
+}
+
+/** Whether an IP literal is inside one of the CIDRs (a host name never is: resolving it would already reach out). */
+export function sourceAllowed(host: string, cidrs: readonly string[]): boolean {
+  const family = isIP(host);
+  if (family === 0) return false;
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [net, bits] = cidr.split('/');
+    const f = isIP(net ?? '');
+    if (f !== 0) list.addSubnet(net!, Number(bits), f === 6 ? 'ipv6' : 'ipv4');
+  }
+  return list.check(host, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 export function openSource(ctx: Context, s: { host: string; port: number; user: string; sealed: string }): SourceLogin {

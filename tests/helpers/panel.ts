@@ -34,6 +34,8 @@ export async function startTestPanel(opts: { background?: boolean; dataDir?: str
   env?: Record<string, string> } = {}): Promise<TestPanel> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kura-test-'));
   const config = loadConfig({ KURA_DATA_DIR: dataDir, KURA_ADMIN_TOKEN: ADMIN_TOKEN, KURA_LOG_LEVEL: 'silent', KURA_IMAGE_CACHE: IMAGE_CACHE, KURA_EDGE: 'off',
+    // Tests reach only loopback and the lab's namespaces: an import source elsewhere is refused before any connection.
+    KURA_IMPORT_SOURCES: '127.0.0.0/8,10.231.0.0/16',
     ...(opts.templatesDir ? { KURA_TEMPLATES_DIR: opts.templatesDir } : {}), ...opts.env });
   const { app, ctx } = await buildApp({ config, background: opts.background ?? false, ...(opts.nodes ? { nodes: opts.nodes } : {}) });
   await app.ready();

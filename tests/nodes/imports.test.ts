@@ -135,6 +135,11 @@ describe('preflight of a legacy server', () => {
     expect((await panel.api('POST', '/imports/preflight', { source: source({ privateKey: 'not a key', password: undefined }) })).status).toBe(400);
     expect((await panel.api('POST', '/imports/preflight', { source: source(), planId: 'plan_nope' })).status).toBe(400);
     expect((await panel.api('POST', '/imports/preflight', { source: source() }, { token: seed.customerToken })).status).toBe(403);
+    // Outside KURA_IMPORT_SOURCES (the test panel's: loopback and the lab): refused before any connection, names too.
+    const outside = await panel.api('POST', '/imports/preflight', { source: source({ host: 'legacy.example.com' }) });
+    expect(outside.status).toBe(400);
+    expect(outside.body.error.message).toMatch(/KURA_IMPORT_SOURCES/);
+    expect((await panel.api('POST', '/imports', { source: source({ host: '192.0.2.10' }), name: 'x', customerId: seed.customerId, planId: seed.planId })).status).toBe(400);
   });
 
   it('imports the server: the same pages and data, its services running, the listen address adapted and recorded', async () => {

@@ -89,3 +89,17 @@ describe('preflight facts and findings', () => {
     expect(hasBlocker(same)).toBe(false);
   });
 });
+
+describe('the networks an import may reach (KURA_IMPORT_SOURCES)', () => {
+  it('admits IP addresses inside the given networks only, and never a host name (resolving it would reach out)', async () => {
+    const { sourceAllowed } = await import('../../server/services/imports.js');
+    const nets = ['10.231.0.0/16', '127.0.0.0/8', 'fd00::/8'];
+    expect(sourceAllowed('10.231.251.2', nets)).toBe(true);
+    expect(sourceAllowed('127.0.0.1', nets)).toBe(true);
+    expect(sourceAllowed('fd12::1', nets)).toBe(true);
+    expect(sourceAllowed('10.232.0.1', nets)).toBe(false);
+    expect(sourceAllowed('192.168.1.20', nets)).toBe(false);
+    expect(sourceAllowed('legacy.example.com', nets)).toBe(false);
+    expect(sourceAllowed('localhost', nets)).toBe(false);
+  });
+});
