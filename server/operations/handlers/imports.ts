@@ -163,6 +163,8 @@ function supervisor(services: readonly { name: string; command: string }[]): str
 keep() { while :; do sh -c "$1"; echo "kura: $2 stopped ($?); starting it again in 2 s" >&2; sleep 2; done; }
 ${lines.join('\n')}
 wait
+# Nothing to run (no listening service was found): the environment stays up for the operator.
+exec sleep 2147483647
 `;
 }
 
