@@ -6,7 +6,11 @@ import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerName } from '../../server/docker/container-spec.js';
-import { repositoryOf, restic } from '../../server/services/backup-repository.js';
+import { repositoryOf, restic as resticNow, withRepository, type Repository } from '../../server/services/backup-repository.js';
+import type { Context } from '../../server/core/context.js';
+
+/** restic on a repository in its turn, as the panel runs it: after any prune the panel is still running there (a delete prunes after answering). */
+const restic = (ctx: Context, repo: Repository, args: string[]) => withRepository(ctx, repositoryOf(ctx, repo.customerId), 'shared', () => resticNow(ctx, repo, args));
 import { docker, labNode, nodeBody } from '../helpers/lab.js';
 import { ADMIN_TOKEN, createEnvironment, registerNode, seedCustomer, startTestPanel, waitOperation, type Seed, type TestPanel } from '../helpers/panel.js';
 import { spawnPanel, type PanelProcess } from '../helpers/process.js';
