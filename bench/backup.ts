@@ -32,7 +32,6 @@
  * Run: flock /tmp/kura-lab.lock npm run bench:backup   (KURA_BENCH_ROUNDS, default 3)
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { storedPanelId } from '../server/db/connection.js';
@@ -41,9 +40,9 @@ import { containerName } from '../server/docker/container-spec.js';
 import { removeLabelledContainers } from '../server/lab/containers.js';
 import { run } from '../server/lab/exec.js';
 import { dockerCliArgs, labUp, nodeBody } from '../server/lab/lab.js';
-import { percentile } from './figures.js';
+import { logUniformSizes, percentile } from './figures.js';
 import { benchApi } from './http.js';
-import { spawnPanelProcess } from './panel.js';
+import { freePort, spawnPanelProcess } from './panel.js';
 
 const ROUNDS = Number(process.env.KURA_BENCH_ROUNDS ?? 3);
 const MIB = 1048576;
@@ -60,26 +59,7 @@ interface Environment { id: string; state: string; endpoints: { host: string; po
 
 const median = (xs: number[]) => percentile(xs, 0.5);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const s = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as net.AddressInfo;
-    s.close(() => resolve(port));
-  });
-});
 
-/**
- * The small files' sizes: drawn log-uniform between 4 KiB and 2 MiB from a fixed seed, then
- * scaled to sum to exactly SMALL_TOTAL, so every round backs up the same shape.
- */
-function smallSizes(): number[] {
-  let seed = 42;
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const raw = Array.from({ length: SMALL_FILES }, () => Math.exp(Math.log(4096) + random() * (Math.log(2 * MIB) - Math.log(4096))));
-  const scale = SMALL_TOTAL / raw.reduce((a, b) => a + b, 0);
-  const sizes = raw.map((r) => Math.max(1, Math.round(r * scale)));
-  sizes[sizes.length - 1]! += SMALL_TOTAL - sizes.reduce((a, b) => a + b, 0);
-  return sizes;
-}
 
 /** Probes `url` every PROBE_EVERY_MS (one request at a time); stop() waits for one more answer and gives the longest time between two answers. */
 function probe(url: string): { firstAnswer: Promise<void>; stop(): Promise<{ longestMs: number; answers: number }> } {
@@ -202,7 +182,7 @@ async function main(): Promise<void> {
     const waitMs = 62_000 - (performance.now() - panelStarted);
     if (waitMs > 0) await sleep(waitMs);
 
-    const sizes = smallSizes();
+    const sizes = logUniformSizes(SMALL_FILES, 4096, 2 * MIB, SMALL_TOTAL);
     const fill = [`set -e; head -c ${BIG_MIB * MIB} /dev/urandom > ${WWW}/big.bin`,
       ...Array.from({ length: 10 }, (_, d) => `mkdir -p ${WWW}/data/d${d}`),
       ...sizes.map((size, i) => `head -c ${size} /dev/urandom > ${WWW}/data/d${i % 10}/f${i}.bin`), 'sync'].join('\n');

@@ -18,7 +18,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { storedPanelId } from '../server/db/connection.js';
@@ -28,7 +27,7 @@ import { run } from '../server/lab/exec.js';
 import { dockerCliArgs, labUp, nodeBody } from '../server/lab/lab.js';
 import { percentile } from './figures.js';
 import { benchApi } from './http.js';
-import { spawnPanelProcess } from './panel.js';
+import { freePort, spawnPanelProcess } from './panel.js';
 import { memoryOf } from './proc.js';
 
 const ROUNDS = Number(process.env.KURA_BENCH_ROUNDS ?? 3);
@@ -41,12 +40,6 @@ const DATA = '/srv/www';
 const USER = '1000:1000';
 
 const median = (xs: number[]) => percentile(xs, 0.5);
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const s = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as net.AddressInfo;
-    s.close(() => resolve(port));
-  });
-});
 
 /** Samples a process's RSS every 50 ms until stopped; the peak seen, in MB. */
 function sampleRss(pid: number): { stop(): number } {

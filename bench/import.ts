@@ -10,7 +10,7 @@
  *    the `imported` template provisioned, the copy, the adaptation, the start, the checks)
  *    until the import operation succeeds, against the plain way of copying the same tree:
  *    OpenSSH's `ssh` (a throwaway key, the client's default cipher) running the same `tar`
- *    command on the source with the same excludes (MACHINE below and the device nodes the
+ *    command on the source with the same excludes (MACHINE, exported by the import handler, and the device nodes the
  *    preflight found), piped into `docker cp - <container>:/` over the node's TLS, into a
  *    stopped container made (not timed) from the image of the import's environment on the
  *    same node. The order of the two alternates between rounds.
@@ -27,7 +27,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { storedPanelId } from '../server/db/connection.js';
@@ -37,9 +36,10 @@ import { run } from '../server/lab/exec.js';
 import { dockerCliArgs, labUp, nodeBody } from '../server/lab/lab.js';
 import { legacyUp, type LegacyHost } from '../server/lab/legacy.js';
 import { shellWord } from '../server/sources/ssh.js';
-import { percentile } from './figures.js';
+import { logUniformSizes, percentile } from './figures.js';
 import { benchApi } from './http.js';
-import { spawnPanelProcess } from './panel.js';
+import { freePort, spawnPanelProcess } from './panel.js';
+import { MACHINE } from '../server/operations/handlers/imports.js';
 
 const ROUNDS = Number(process.env.KURA_BENCH_ROUNDS ?? 5);
 const MIB = 1048576;
@@ -53,34 +53,12 @@ const BENCH_DIR = 'srv/bench';
 const TOKEN = 'import-bench-admin-token-0123456789';
 const BASELINE_LABEL = 'io.kura.bench=import-baseline';
 const EMPTY_IMAGE = 'kura-bench-import-empty:1';
-/**
- * What the import leaves out besides the device nodes preflight names: a copy of MACHINE in
- * server/operations/handlers/imports.ts (not exported), so the baseline copies the same tree.
- */
-const MACHINE = ['/proc', '/sys', '/dev', '/run', '/boot', '/lib/modules', '/usr/lib/modules', '/tmp', '/var/tmp', '/lost+found', '/.kura',
-  '/etc/resolv.conf', '/etc/hosts', '/etc/hostname'];
 
 interface Operation { id: string; kind: string; status: string; message: string; error: { message: string } | null; result?: any }
 interface Environment { id: string; state: string }
 
 const median = (xs: number[]) => percentile(xs, 0.5);
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const s = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as net.AddressInfo;
-    s.close(() => resolve(port));
-  });
-});
 
-/** The files' sizes: log-uniform between 1 KiB and 1 MiB from a fixed seed, scaled to sum to exactly TOTAL. */
-function fileSizes(): number[] {
-  let seed = 42;
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const raw = Array.from({ length: FILES }, () => Math.exp(Math.log(1024) + random() * (Math.log(MIB) - Math.log(1024))));
-  const scale = TOTAL / raw.reduce((a, b) => a + b, 0);
-  const sizes = raw.map((r) => Math.max(1, Math.round(r * scale)));
-  sizes[sizes.length - 1]! += TOTAL - sizes.reduce((a, b) => a + b, 0);
-  return sizes;
-}
 
 const relPath = (i: number) => `${BENCH_DIR}/d${String(i % FOLDERS).padStart(2, '0')}/f${String(i).padStart(5, '0')}.bin`;
 
@@ -168,7 +146,7 @@ async function main(): Promise<void> {
 
   try {
     // The data, written before the panel starts and synced: at rest, as a server's mostly is.
-    const sizes = fileSizes();
+    const sizes = logUniformSizes(FILES, 1024, MIB, TOTAL);
     for (let d = 0; d < FOLDERS; d++) fs.mkdirSync(path.join(legacy.rootfs, BENCH_DIR, `d${String(d).padStart(2, '0')}`), { recursive: true });
     for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(legacy.rootfs, relPath(i)), randomBytes(sizes[i]!));
     await run('sync', []);

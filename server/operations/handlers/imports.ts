@@ -42,7 +42,7 @@ export function preflightHandler(ctx: Context): OperationHandler<'preflight'> {
 }
 
 /** What the copy leaves out besides what preflight named: the old machine's own parts. */
-const MACHINE = ['/proc', '/sys', '/dev', '/run', '/boot', '/lib/modules', '/usr/lib/modules', '/tmp', '/var/tmp', '/lost+found', '/.kura',
+export const MACHINE = ['/proc', '/sys', '/dev', '/run', '/boot', '/lib/modules', '/usr/lib/modules', '/tmp', '/var/tmp', '/lost+found', '/.kura',
   // Docker gives every container its own (bind-mounted, so they cannot be replaced).
   '/etc/resolv.conf', '/etc/hosts', '/etc/hostname'];
 
