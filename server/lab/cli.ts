@@ -1,5 +1,6 @@
 // npm run lab -- <up|down|status|pause|resume|kill|restart> [options]
 import { legacyDown, legacyUp } from './legacy.js';
+import { withLabLock } from './lock.js';
 import { parseArgs } from 'node:util';
 import {
   dockerCliArgs, killNode, labDown, labStatus, labUp, pauseNode, restartNode, resumeNode,
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
     }
     case 'legacy': {
       if (arg === 'down') {
-        await legacyDown();
+        await withLabLock(legacyDown);
         process.stdout.write('legacy server stopped\n');
         return;
       }

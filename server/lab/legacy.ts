@@ -7,11 +7,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { detectMirror } from '../templates/sources/debootstrap.js';
 import { run, sleep, tryRun } from './exec.js';
 import { labDir, RUN_ROOT } from './paths.js';
+import { withLabLock } from './lock.js';
+import { waitForPort } from '../lib/ports.js';
 
 export const LEGACY_NETNS = 'kura-legacy';
 const VETH = 'klegacy0';
@@ -37,38 +38,25 @@ const rootfsOf = () => path.join(dir(), 'rootfs');
 const pidFile = () => path.join(RUN_ROOT, 'legacy.pid');
 
 /** The legacy server, built if needed and running; idempotent, and it clears what a killed earlier run left. */
-export async function legacyUp(log: (line: string) => void = () => {}): Promise<LegacyHost> {
-  fs.mkdirSync(dir(), { recursive: true, mode: 0o700 });
-  const release = await lockFile(path.join(dir(), 'up.lock'));
-  try {
+export function legacyUp(log: (line: string) => void = () => {}): Promise<LegacyHost> {
+  return withLabLock(async () => {
+    fs.mkdirSync(dir(), { recursive: true, mode: 0o700 });
     const rootfs = rootfsOf();
     if (readText(path.join(dir(), 'build')) !== BUILD) await build(rootfs, log);
     const password = readText(path.join(dir(), 'password'))!;
     if (!(await serving())) {
-      await legacyDownLocked();
+      await legacyDown();
       await network();
       await start(rootfs);
       await waitForPort(LEGACY_ADDRESS, 22, 20_000);
       await waitForPort(LEGACY_ADDRESS, 80, 20_000);
     }
     return { host: LEGACY_ADDRESS, port: 22, user: 'root', password, rootfs };
-  } finally {
-    release();
-  }
+  });
 }
 
-/** Stops the legacy server and removes its namespace (the built rootfs is kept). */
+/** Stops the legacy server and removes its namespace (the built rootfs is kept); the caller holds the lab lock. */
 export async function legacyDown(): Promise<void> {
-  fs.mkdirSync(dir(), { recursive: true, mode: 0o700 });
-  const release = await lockFile(path.join(dir(), 'up.lock'));
-  try {
-    await legacyDownLocked();
-  } finally {
-    release();
-  }
-}
-
-async function legacyDownLocked(): Promise<void> {
   const pid = Number(readText(pidFile()) ?? 0);
   if (pid > 0 && isLegacyProcess(pid)) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
@@ -179,39 +167,5 @@ function readText(file: string): string | null {
     return fs.readFileSync(file, 'utf8').trim();
   } catch {
     return null;
-  }
-}
-
-async function waitForPort(host: string, port: number, deadlineMs: number): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host, port, timeout: 500 });
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('timeout', () => { s.destroy(); resolve(false); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`the legacy server does not answer on ${host}:${port}`);
-    await sleep(100);
-  }
-}
-
-/** One process at a time brings the legacy server up (test files run in parallel). */
-async function lockFile(file: string): Promise<() => void> {
-  for (let i = 0; ; i++) {
-    try {
-      const fd = fs.openSync(file, 'wx');
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
-      return () => fs.rmSync(file, { force: true });
-    } catch {
-      const holder = Number(readText(file) ?? 0);
-      let alive = false;
-      try { if (holder > 0) { process.kill(holder, 0); alive = true; } } catch { alive = false; }
-      if (!alive) fs.rmSync(file, { force: true });
-      else if (i > 20 * 60 * 10) throw new Error('the legacy server lock is held too long');
-      else await sleep(100);
-    }
   }
 }
