@@ -1,4 +1,6 @@
+import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
+import { extract, pack } from 'tar-stream';
 import type Docker from 'dockerode';
 import { isNotFound } from './errors.js';
 import type { CallMode } from './node-gate.js';
@@ -72,5 +74,30 @@ export class ContainerFiles {
         (res as { resume(): void }).resume();
       }
     }, ARCHIVE_MS, 'transfer');
+  }
+
+  /** One small file's text (the first entry of its archive). */
+  async readText(path: string): Promise<string> {
+    const tar = await this.read(path);
+    return new Promise((resolve, reject) => {
+      const ex = extract();
+      let text: string | null = null;
+      ex.on('entry', (_header, stream, next) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: unknown) => { if (text === null) chunks.push(c as Buffer); });
+        stream.on('end', () => { text ??= Buffer.concat(chunks).toString('utf8'); next(); });
+      });
+      ex.on('finish', () => (text === null ? reject(new Error(`${path} is not in its archive`)) : resolve(text)));
+      ex.on('error', reject);
+      tar.pipe(ex);
+    });
+  }
+
+  /** Writes one file (root-owned, with `mode`) at `path`, replacing what is there. */
+  async writeText(path: string, text: string, mode: number): Promise<void> {
+    const tar = pack();
+    tar.entry({ name: posix.basename(path), mode, uid: 0, gid: 0 }, text);
+    tar.finalize();
+    await this.write(posix.dirname(path), tar as unknown as Readable);
   }
 }

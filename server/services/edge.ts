@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
 import { EDGE_CONTAINER, EDGE_LABEL, edgeSpec } from '../docker/edge-spec.js';
 import { EDGE_ADMIN_SOCKET, EDGE_CONFIG_DIR, EDGE_CONFIG_FILE, edgeConfig, type EdgeChallenge, type EdgeRoute, type EdgeStatus } from '../domain/edge.js';
 import { errorMessage } from '../lib/errors.js';
@@ -53,7 +51,7 @@ export async function syncEdge(ctx: Context, nodeId: string, table: EdgeTable, a
     const hash = edgeConfigHash(node.publicHost, table);
     if (applied?.containerId === current.id && applied.hash === hash) return { status: { status: 'running' }, applied };
     // Readable by the edge alone: it holds the certificates' keys.
-    await client.files(current.id).write(EDGE_CONFIG_DIR, fileTar('caddy.json', JSON.stringify(edgeConfig(node.publicHost, table.routes, table.challenges))));
+    await client.files(current.id).writeText(`${EDGE_CONFIG_DIR}/caddy.json`, JSON.stringify(edgeConfig(node.publicHost, table.routes, table.challenges)), 0o600);
     await reload(client, current.id);
     return { status: { status: 'running' }, applied: { containerId: current.id, hash } };
   } catch (err) {
@@ -89,13 +87,6 @@ async function reload(client: ReturnType<Context['nodes']['get']>, containerId: 
   throw new Error(`the edge refused its configuration: ${last.slice(0, 500)}`);
 }
 
-/** A tar holding one file, as Docker's archive API takes it. */
-function fileTar(name: string, content: string): Readable {
-  const tar = pack();
-  tar.entry({ name, mode: 0o600 }, content);
-  tar.finalize();
-  return tar as unknown as Readable;
-}
 
 /** Removes this panel's edge from a node (when the node is removed); failures are logged, not raised. */
 export async function removeEdge(ctx: Context, nodeId: string): Promise<void> {

@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { extract, pack } from 'tar-stream';
-import type { ContainerFiles } from '../../docker/files.js';
+import { Transform } from 'node:stream';
 import { dockerArch, findings, isComplete, listeningPorts, parseFacts, rewriteListen } from '../../domain/imports.js';
 import type { ResultOf } from '../../domain/operations.js';
 import { KuraError, errorMessage } from '../../lib/errors.js';
@@ -106,14 +103,14 @@ export function importHandler(ctx: Context): OperationHandler<'import'> {
       step.progress(78, 'adapting the configuration');
       const changes: ImportResult['changes'] = [];
       for (const file of plan.listenFiles) {
-        const text = await readContainerFile(files, file).catch(() => null);
+        const text = await files.readText(file).catch(() => null);
         if (text === null) continue;
         const r = rewriteListen(file, text);
         if (r.changes.length === 0) continue;
-        await writeContainerFile(files, file, r.text, 0o644);
+        await files.writeText(file, r.text, 0o644);
         changes.push(...r.changes);
       }
-      await writeContainerFile(files, '/.kura/supervise', supervisor(plan.services), 0o755);
+      await files.writeText('/.kura/supervise', supervisor(plan.services), 0o755);
 
       step.progress(88, 'starting the services');
       await client.start(env.containerId);
@@ -168,28 +165,7 @@ exec sleep 2147483647
 `;
 }
 
-async function readContainerFile(files: ContainerFiles, file: string): Promise<string> {
-  const tar = await files.read(file);
-  return new Promise((resolve, reject) => {
-    const ex = extract();
-    let text: string | null = null;
-    ex.on('entry', (_header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => { if (text === null) chunks.push(c as Buffer); });
-      stream.on('end', () => { text ??= Buffer.concat(chunks).toString('utf8'); next(); });
-    });
-    ex.on('finish', () => (text === null ? reject(new Error(`${file} is empty in the archive`)) : resolve(text)));
-    ex.on('error', reject);
-    tar.pipe(ex);
-  });
-}
 
-async function writeContainerFile(files: ContainerFiles, file: string, text: string, mode: number): Promise<void> {
-  const tar = pack();
-  tar.entry({ name: path.posix.basename(file), mode, uid: 0, gid: 0 }, text);
-  tar.finalize();
-  await files.write(path.posix.dirname(file), tar as unknown as Readable);
-}
 
 /** A page's status and a digest of its body, or null when nothing answers within 5 s. */
 function page(url: string): Promise<{ status: number; digest: string } | null> {
