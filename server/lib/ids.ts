@@ -40,3 +40,8 @@ export const ID_PATTERN = '^[a-z]{2,5}_[0-9a-z]{20}$';
 export function nowIso(): string {
   return new Date().toISOString();
 }
+
+/** An ISO time as people read it in both languages, to the minute: "2026-11-26 09:41 UTC" ("—" for none). */
+export function shownTime(iso: unknown): string {
+  return typeof iso === 'string' && iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '—';
+}

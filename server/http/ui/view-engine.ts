@@ -1,3 +1,4 @@
+import { shownTime } from '../../lib/ids.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import handlebars from 'handlebars';
@@ -39,7 +40,7 @@ export function viewEngine(viewsDir: string, translator: Translator): typeof han
     return w > 0 ? Math.round((Number(part) / w) * 100) : 0;
   });
   /** An ISO time as "2026-11-26 09:41 UTC": unambiguous in both languages. */
-  hb.registerHelper('time', (iso: unknown) => (typeof iso === 'string' && iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '—'));
+  hb.registerHelper('time', (iso: unknown) => shownTime(iso));
   /** A code's name in the page's language (`{{label "common.opKind." kind}}`), or the code itself when it has none. */
   hb.registerHelper('label', function (prefix: unknown, value: unknown, options: HelperOptions) {
     const key = `${String(prefix)}${String(value)}`;

@@ -1,4 +1,5 @@
-import type { Backup } from '../../domain/backups.js';
+import { toMb, type Backup } from '../../domain/backups.js';
+import { shownTime } from '../../lib/ids.js';
 import { KuraError, errorMessage } from '../../lib/errors.js';
 import type { Context } from '../../core/context.js';
 import { applyRetention, publishBackup } from '../../services/backups.js';
@@ -122,5 +123,4 @@ export async function restoreNewEnvironment(ctx: Context, backupId: string, node
   await restoreIntoContainer(ctx, usableBackup(ctx, backupId), nodeId, containerId);
 }
 
-const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
-const shownTime = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+const mb = (bytes: number): string => `${toMb(bytes)} MiB`;

@@ -1,3 +1,4 @@
+import { shownTime } from '../../../lib/ids.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { backupPathRefusal } from '../../../domain/backups.js';
 import { environmentFor } from '../../../services/environments.js';
@@ -12,8 +13,6 @@ import { sendDownload } from '../../file-transfer.js';
 
 type IdRoute = { Params: { id: string } };
 
-/** As the pages show times (the `time` helper): "2026-11-26 09:41 UTC". */
-const shownTime = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
 /**
  * Backups from the customer panel: take one (with a note, kept outside retention or not),
