@@ -72,11 +72,13 @@
         var progress = bar.querySelector('progress');
         if (progress) progress.value = op.progress;
         var status = bar.querySelector('[data-op-status]');
+        // Whether the page was drawn after the end already (the stream repeats the current state on connect).
+        var endedBefore = !!status && /state-(succeeded|failed|cancelled)/.test(status.className);
         if (status) { status.textContent = labels['op.' + op.status] || op.status; status.className = 'state state-' + op.status; }
         var message = bar.querySelector('[data-op-message]');
         if (message) message.textContent = op.error ? op.error.message : op.message;
         // A list that shows this operation's result (a backup's size) is read again once it ends.
-        if (bar.closest('[data-reload-done]') && (op.status === 'succeeded' || op.status === 'failed')) {
+        if (bar.closest('[data-reload-done]') && !endedBefore && (op.status === 'succeeded' || op.status === 'failed')) {
           setTimeout(function () { window.location.reload(); }, 400);
         }
       }
