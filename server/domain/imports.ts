@@ -93,15 +93,10 @@ export function parseFacts(output: string, hostKey: string): SourceFacts {
     if (m) commands.set(m[1]!, m[2]!.trim());
   }
   const listening = new Map<number, Listening>();
-  for (const l of lines('tcp')) {
-    const cols = l.trim().split(/\s+/);
-    // sl local rem st ... inode (the 10th column); st 0A is LISTEN.
-    if (cols.length < 10 || cols[3] !== '0A') continue;
-    const [addrHex, portHex] = (cols[1] ?? '').split(':');
-    const port = Number.parseInt(portHex ?? '', 16);
-    if (!Number.isFinite(port) || listening.has(port)) continue;
-    const owner = owners.get(cols[9] ?? '');
-    listening.set(port, { port, address: hexAddress(addrHex ?? ''), process: owner?.process ?? 'unknown',
+  for (const l of tcpListeners(lines('tcp'))) {
+    if (listening.has(l.port)) continue;
+    const owner = owners.get(l.inode);
+    listening.set(l.port, { port: l.port, address: l.address, process: owner?.process ?? 'unknown',
       command: owner ? commands.get(owner.pid) ?? '' : '' });
   }
   const kb = Number.parseInt(lines('du')[0] ?? '', 10);
@@ -290,12 +285,16 @@ export function rewriteListen(file: string, text: string): { text: string; chang
 
 /** The listening TCP ports in /proc/net/tcp text. */
 export function listeningPorts(procNetTcp: string): number[] {
-  const ports = new Set<number>();
-  for (const l of procNetTcp.split('\n')) {
+  return [...new Set(tcpListeners(procNetTcp.split('\n')).map((l) => l.port))].sort((a, b) => a - b);
+}
+
+/** The listening sockets of /proc/net/tcp(6) lines: `sl local rem st … inode`, where st 0A is LISTEN. */
+function tcpListeners(lines: readonly string[]): { port: number; address: string; inode: string }[] {
+  return lines.flatMap((l) => {
     const cols = l.trim().split(/\s+/);
-    if (cols[3] !== '0A') continue;
-    const port = Number.parseInt((cols[1] ?? '').split(':')[1] ?? '', 16);
-    if (Number.isFinite(port)) ports.add(port);
-  }
-  return [...ports].sort((a, b) => a - b);
+    if (cols.length < 10 || cols[3] !== '0A') return [];
+    const [addrHex, portHex] = (cols[1] ?? '').split(':');
+    const port = Number.parseInt(portHex ?? '', 16);
+    return Number.isFinite(port) ? [{ port, address: hexAddress(addrHex ?? ''), inode: cols[9] ?? '' }] : [];
+  });
 }
