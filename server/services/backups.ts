@@ -289,6 +289,7 @@ export interface BackupAlert {
 export function backupAlerts(ctx: Context, now = Date.now()): BackupAlert[] {
   const alerts: BackupAlert[] = [];
   const latest = new Map(ctx.repos.backups.latestFinished().map((b) => [b.environmentId, b]));
+  const lastGood = ctx.repos.backups.lastGoodAt();
   for (const env of allEnvironments(ctx)) {
     const last = latest.get(env.id);
     if (last?.status === 'failed') {
@@ -297,11 +298,10 @@ export function backupAlerts(ctx: Context, now = Date.now()): BackupAlert[] {
     }
     const policy = policyOf(ctx, env);
     if (policy.schedule !== 'daily') continue;
-    const lastGood = ctx.repos.backups.byEnvironment(env.id).find((b) => b.status === 'succeeded');
-    const since = Date.parse(lastGood?.createdAt ?? env.createdAt);
-    if (now - since > MISSED_AFTER_MS) {
+    const goodAt = lastGood.get(env.id);
+    if (now - Date.parse(goodAt ?? env.createdAt) > MISSED_AFTER_MS) {
       alerts.push({ kind: 'missed', environmentId: env.id, environmentName: env.name, customerId: env.customerId,
-        message: lastGood ? 'no backup in the last day' : 'never backed up', at: lastGood?.createdAt ?? null });
+        message: goodAt ? 'no backup in the last day' : 'never backed up', at: goodAt ?? null });
     }
   }
   const check = JSON.parse(ctx.repos.settings.get('backup_check') ?? '{"failures":[]}') as { at?: string; failures: { customerId: string; error: string }[] };

@@ -36,6 +36,7 @@ export function backupsRepo(db: Db) {
     remove: db.prepare('DELETE FROM backups WHERE id = ?'),
     lastScheduled: db.prepare("SELECT MAX(created_at) FROM backups WHERE environment_id = ? AND kind = 'scheduled'").pluck(),
     customers: db.prepare('SELECT DISTINCT customer_id FROM backups').pluck(),
+    lastGood: db.prepare("SELECT environment_id, MAX(created_at) AS at FROM backups WHERE status = 'succeeded' AND expires_at IS NULL GROUP BY environment_id"),
     latestPerEnvironment: db.prepare(`SELECT b.* FROM backups b WHERE b.expires_at IS NULL AND b.created_at = (
       SELECT MAX(created_at) FROM backups WHERE environment_id = b.environment_id AND status != 'running')`),
   };
@@ -86,6 +87,10 @@ export function backupsRepo(db: Db) {
     },
     customerIds(): string[] {
       return q.customers.all() as string[];
+    },
+    /** When each live environment's newest good backup was taken: what the dashboard's missed alerts read, in one query. */
+    lastGoodAt(): Map<string, string> {
+      return new Map((q.lastGood.all() as { environment_id: string; at: string }[]).map((r) => [r.environment_id, r.at]));
     },
     /** Each live environment's newest finished backup: what the dashboard's failure alerts read. */
     latestFinished(): Backup[] {
