@@ -1,5 +1,4 @@
 import type { BackupNode } from './backup-agent.js';
-import fs from 'node:fs';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 import type { Limits } from '../domain/types.js';
@@ -17,6 +16,7 @@ import type { PanelImage } from './panel-image.js';
 import { followLogs, readLogs, runExec, type ExecResult, type LogFollow, type OutputNode } from './container-output.js';
 import { FileAgent, archiveStream, readStream, writeStream, type FileAgentNode, type FileScope, type FileStream } from './file-agent.js';
 import { ContainerFiles } from './files.js';
+import { NodeImages } from './images.js';
 import { dockerClient, type NodeConnection } from './connections.js';
 
 export { parseEndpoint } from './connections.js';
@@ -164,51 +164,13 @@ export class NodeClient {
     return { close: () => stream.destroy(), ended };
   }
 
-  async hasImage(ref: string): Promise<boolean> {
-    try {
-      await this.call('image inspect', () => this.api.getImage(ref).inspect());
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
-  }
-
-  /** Loads a `docker save` archive; resolves when the engine has read all of it. */
-  /** Loads one of the panel's own images unless the node has it. */
-  async ensureImage(image: PanelImage): Promise<void> {
-    if (!(await this.hasImage(image.imageId))) await this.loadImage(image.archive);
-  }
-
-  async loadImage(archive: string): Promise<void> {
-    await this.call('image load', async () => {
-      const stream = await this.bulk.loadImage(fs.createReadStream(archive), { quiet: true });
-      const body = await readAll(stream);
-      // The engine answered: a broken archive is the call's failure, not the node's (the breaker stays closed).
-      if (/"error"/.test(body)) throw new NodeCallError(this.conn.name, 'image load', 500, body.slice(0, 500));
-    }, LOAD_TIMEOUT_MS, 'transfer');
-  }
-
-  /** A container's filesystem and settings as a new image (Docker pauses it for the commit); answers the image id. */
-  async commit(id: string, repo: string, tag: string): Promise<string> {
-    const r = await this.call('container commit', () => this.bulk.getContainer(id).commit({ repo, tag, pause: true }) as Promise<{ Id: string }>,
-      LOAD_TIMEOUT_MS, 'transfer');
-    return r.Id;
-  }
-
-  /** An image as `docker save` makes it (loadable on any node), streamed. */
-  async saveImage(ref: string): Promise<NodeJS.ReadableStream> {
-    return this.call('image save', () => this.bulk.getImage(ref).get(), LOAD_TIMEOUT_MS, 'transfer');
-  }
-
-  async pullImage(reference: string): Promise<void> {
-    await this.call('image pull', async () => {
-      const stream = await this.bulk.pull(reference);
-      const body = await readAll(stream);
-      const failed = /"error":\s*"([^"]*)"/.exec(body);
-      if (failed) throw new NodeCallError(this.conn.name, 'image pull', 500, failed[1] ?? 'pull failed');
-    }, LOAD_TIMEOUT_MS, 'transfer');
-  }
+  // The node's images (images.ts); these keep the client's one door for the rest of the panel.
+  hasImage(ref: string): Promise<boolean> { return this.images().has(ref); }
+  ensureImage(image: PanelImage): Promise<void> { return this.images().ensure(image); }
+  loadImage(archive: string): Promise<void> { return this.images().load(archive); }
+  pullImage(reference: string): Promise<void> { return this.images().pull(reference); }
+  commit(id: string, repo: string, tag: string): Promise<string> { return this.images().commit(id, repo, tag); }
+  saveImage(ref: string): Promise<NodeJS.ReadableStream> { return this.images().save(ref); }
 
   /**
    * The customer's bridge network on this node. Docker's duplicate check is not atomic,
@@ -398,6 +360,10 @@ export class NodeClient {
     return followLogs(this.outputNode(), id, READ_TIMEOUT_MS);
   }
 
+  private images(): NodeImages {
+    return new NodeImages({ name: this.name, api: this.api, bulk: this.bulk, call: (what, fn, ms, mode) => this.call(what, fn, ms, mode) });
+  }
+
   /** What the backup helper's scripts and restic runs need (see backup-agent.ts). */
   backupNode(): BackupNode {
     return { name: this.name, api: this.api, attach: this.stream, call: (what, fn, ms) => this.call(what, fn, ms, 'transfer') };
@@ -415,17 +381,4 @@ export class NodeClient {
 /** Docker answers 304 to starting a running container or stopping a stopped one. */
 function isNotModified(err: unknown): boolean {
   return err instanceof NodeCallError && err.httpStatus === 304;
-}
-
-function readAllBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-  });
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  return (await readAllBuffer(stream)).toString('utf8');
 }
